@@ -1,0 +1,42 @@
+# ddq developer entry points. `make test` is what CI runs (.ci/run); `make demo` is the local demo.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+DDQ_CACHE ?= $(HOME)/.cache/ddq
+export DDQ_CACHE
+
+.PHONY: help setup tools fmt lint typecheck test unit build demo bench clean distclean
+
+help: ## List the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## Install Debian packages, npm dependencies and the pinned Kubernetes tools (cached).
+	tools/setup.sh
+
+tools: ## Build (or reuse) only the pinned kube-apiserver, kubectl, etcd and helm.
+	tools/k8s/build.sh
+
+fmt: setup ## Format all sources (prettier, eslint --fix).
+	npm run --silent fmt
+
+lint: setup ## ESLint (type-aware), prettier --check and tsc --noEmit.
+	npm run --silent lint
+
+test: setup lint ## Everything CI checks: set-up, lint, then all tests against real Redis and Kubernetes.
+	npx vitest run
+
+build: setup ## Compile TypeScript to dist/ (the `ddq` CLI).
+	npm run --silent build
+
+demo: setup ## Local demo: Redis + control plane + ddq with real custom resources firing.
+	@echo "make demo arrives with the deploy-and-run issue (#7): it needs the scheduler, operator and worker."
+
+bench: setup ## Benchmarks against BullMQ on the same redis-server.
+	@echo "make bench arrives with the scheduler-core issue (#3)."
+
+clean: ## Remove build output (keeps node_modules and the tool cache).
+	rm -rf dist coverage
+
+distclean: clean ## Also remove node_modules and the cached Kubernetes tools.
+	rm -rf node_modules "$(DDQ_CACHE)"

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Produces the pinned Kubernetes tooling ddq's tests and demo run against, cached by version:
+#   $DDQ_CACHE/k8s-$K8S_VERSION/bin/{kube-apiserver,kubectl}
+#   $DDQ_CACHE/etcd-$ETCD_VERSION/bin/etcd
+#   $DDQ_CACHE/helm-$HELM_VERSION/bin/helm
+# (DDQ_CACHE defaults to ~/.cache/ddq). A binary already on PATH or in $KUBEBUILDER_ASSETS whose
+# version matches the pin is linked instead of built. Prints the cache directory's env file path:
+# source it to get DDQ_KUBE_APISERVER, DDQ_KUBECTL, DDQ_ETCD and DDQ_HELM.
+#
+# Usage: tools/k8s/build.sh [kube|etcd|helm ...]   (default: all)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+cache=${DDQ_CACHE:-$HOME/.cache/ddq}
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false -trimpath"
+
+log() { printf '[tools/k8s] %s\n' "$*" >&2; }
+
+# reuse NAME WANT DEST VERSION_CMD... : link a matching binary from KUBEBUILDER_ASSETS or PATH.
+reuse() {
+  local name=$1 want=$2 dest=$3
+  shift 3
+  local candidate
+  for candidate in "${KUBEBUILDER_ASSETS:+$KUBEBUILDER_ASSETS/$name}" "$(command -v "$name" 2>/dev/null || true)"; do
+    [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+    [ "$(realpath "$candidate")" = "$(realpath -m "$dest")" ] && continue
+    if "$candidate" "$@" 2>/dev/null | grep -qF -- "$want"; then
+      log "reusing $candidate ($want)"
+      mkdir -p "$(dirname "$dest")"
+      ln -sf "$candidate" "$dest"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# have DEST WANT VERSION_CMD... : the cached binary exists and reports the pinned version.
+have() {
+  local dest=$1 want=$2
+  shift 2
+  [ -x "$dest" ] && "$dest" "$@" 2>/dev/null | grep -qF -- "$want"
+}
+
+build_kube() {
+  local dir="$cache/k8s-$K8S_VERSION" minor=${K8S_VERSION#v1.}
+  minor=${minor%%.*}
+  if have "$dir/bin/kube-apiserver" "$K8S_VERSION" --version && have "$dir/bin/kubectl" "$K8S_VERSION" version --client; then
+    return
+  fi
+  if reuse kube-apiserver "$K8S_VERSION" "$dir/bin/kube-apiserver" --version &&
+    reuse kubectl "$K8S_VERSION" "$dir/bin/kubectl" version --client; then
+    return
+  fi
+  local commit
+  commit=$(cd "$here/kube" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p' | head -1)
+  local ld="-s -w"
+  local pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ld+=" -X $pkg.gitCommit=${commit:-unknown} -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  log "building kube-apiserver and kubectl $K8S_VERSION (several minutes on a cold cache)"
+  mkdir -p "$dir/bin"
+  (cd "$here/kube" && go build -ldflags "$ld" -o "$dir/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
+  have "$dir/bin/kube-apiserver" "$K8S_VERSION" --version || { log "built kube-apiserver does not report $K8S_VERSION"; exit 1; }
+}
+
+build_etcd() {
+  local dir="$cache/etcd-$ETCD_VERSION" want="etcd Version: ${ETCD_VERSION#v}"
+  have "$dir/bin/etcd" "$want" --version && return
+  reuse etcd "$want" "$dir/bin/etcd" --version && return
+  log "building etcd $ETCD_VERSION"
+  mkdir -p "$dir/bin"
+  (cd "$here/etcd" && go build -ldflags "-s -w" -o "$dir/bin/etcd" .)
+  have "$dir/bin/etcd" "$want" --version || { log "built etcd does not report $want"; exit 1; }
+}
+
+build_helm() {
+  local dir="$cache/helm-$HELM_VERSION" kminor
+  have "$dir/bin/helm" "$HELM_VERSION" version --short && return
+  reuse helm "$HELM_VERSION" "$dir/bin/helm" version --short && return
+  kminor=$(cd "$here/helm" && go list -m -f '{{.Version}}' k8s.io/client-go)
+  kminor=${kminor#v0.}
+  kminor=${kminor%%.*}
+  log "building helm $HELM_VERSION"
+  mkdir -p "$dir/bin"
+  (cd "$here/helm" && go build -o "$dir/bin/helm" -ldflags "-s -w \
+    -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION \
+    -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$kminor \
+    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kminor" \
+    helm.sh/helm/v3/cmd/helm)
+  have "$dir/bin/helm" "$HELM_VERSION" version --short || { log "built helm does not report $HELM_VERSION"; exit 1; }
+}
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(etcd kube helm)
+for t in "${targets[@]}"; do
+  case $t in
+    kube) build_kube ;;
+    etcd) build_etcd ;;
+    helm) build_helm ;;
+    *) log "unknown target $t (kube|etcd|helm)"; exit 2 ;;
+  esac
+done
+
+env_file="$cache/tools-$K8S_VERSION-$ETCD_VERSION-$HELM_VERSION.env"
+cat >"$env_file" <<ENV
+DDQ_KUBE_APISERVER=$cache/k8s-$K8S_VERSION/bin/kube-apiserver
+DDQ_KUBECTL=$cache/k8s-$K8S_VERSION/bin/kubectl
+DDQ_ETCD=$cache/etcd-$ETCD_VERSION/bin/etcd
+DDQ_HELM=$cache/helm-$HELM_VERSION/bin/helm
+ENV
+echo "$env_file"
