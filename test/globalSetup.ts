@@ -15,10 +15,21 @@ const REDIS_DATABASES = 512;
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), "ddq-test-"));
-  const [redis, controlPlane] = await Promise.all([
+  const [redisStart, controlPlaneStart] = await Promise.allSettled([
     RedisServer.start({ dir: join(dir, "redis"), databases: REDIS_DATABASES }),
     ControlPlane.start({ dir: join(dir, "kube") }),
   ]);
+  if (redisStart.status === "rejected" || controlPlaneStart.status === "rejected") {
+    // Stop whichever part did start, so a failed set-up leaves no process behind.
+    if (redisStart.status === "fulfilled") await redisStart.value.stop();
+    if (controlPlaneStart.status === "fulfilled") await controlPlaneStart.value.stop();
+    const reasons: unknown[] = [redisStart, controlPlaneStart].flatMap((r) =>
+      r.status === "rejected" ? [r.reason as unknown] : [],
+    );
+    throw new AggregateError(reasons, `test environment failed to start (files kept in ${dir})`);
+  }
+  const redis = redisStart.value;
+  const controlPlane = controlPlaneStart.value;
   project.provide("redisUrl", redis.url);
   project.provide("redisDatabases", REDIS_DATABASES);
   project.provide("kubeconfigPath", controlPlane.kubeconfigPath);

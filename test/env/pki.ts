@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -64,6 +64,7 @@ async function issue(
 
 /** Creates a throw-away CA and the certificates a kube-apiserver and its admin need. */
 export async function createControlPlanePki(dir: string): Promise<ControlPlanePki> {
+  await mkdir(dir, { recursive: true });
   const ca = { certFile: join(dir, "ca.crt"), keyFile: join(dir, "ca.key") };
   await openssl([
     "req",

@@ -1,11 +1,14 @@
-import type { Reporter, TestModule } from "vitest/node";
+import type { Reporter, SerializedError, TestModule } from "vitest/node";
 
 /**
  * Prints one closing line, `tests: N passed, N failed, N skipped`, that tools reading the end of
  * the output (CI) understand without knowing vitest's own summary format.
  */
 export default class PlainSummaryReporter implements Reporter {
-  onTestRunEnd(testModules: readonly TestModule[]): void {
+  onTestRunEnd(
+    testModules: readonly TestModule[],
+    unhandledErrors: readonly SerializedError[],
+  ): void {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
@@ -18,6 +21,8 @@ export default class PlainSummaryReporter implements Reporter {
       }
       if (module.state() === "failed" && module.children.size === 0) failed += 1;
     }
+    // An error outside any test (a failed global set-up, an unhandled rejection) fails the run.
+    failed += unhandledErrors.length;
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

@@ -109,13 +109,31 @@ describe("kube-apiserver + etcd (real)", () => {
   it("creates a custom resource and delivers it to a watch", async () => {
     const objects = admin.makeApiClient(CustomObjectsApi);
     const seen: string[] = [];
+    let watchEnded: Error | undefined;
+    // A new CRD's watch cache answers 429 until it has initialized; clients retry, and so do we:
+    // a list served from the watch cache (resourceVersion "0") succeeds once it is ready.
+    await waitFor(
+      () =>
+        objects
+          .listNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: PLURAL,
+            resourceVersion: "0",
+          })
+          .then(() => true),
+      { description: "the Widget watch cache to initialize" },
+    );
     const watch = await new Watch(admin).watch(
       `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
       {},
       (phase: string, object: { metadata?: { name?: string } }) => {
         seen.push(`${phase} ${object.metadata?.name ?? "?"}`);
       },
-      () => undefined,
+      (error: unknown) => {
+        watchEnded = error instanceof Error ? error : new Error(`watch ended: ${String(error)}`);
+      },
     );
     try {
       await objects.createNamespacedCustomObject({
@@ -125,7 +143,13 @@ describe("kube-apiserver + etcd (real)", () => {
         plural: PLURAL,
         body: widget("ok", 1, 3),
       });
-      await waitFor(() => seen.includes("ADDED ok"), { description: "the watch to see ADDED ok" });
+      await waitFor(() => seen.includes("ADDED ok"), {
+        description: "the watch to see ADDED ok",
+        abortIf: () =>
+          watchEnded === undefined
+            ? undefined
+            : new Error(`watch ended early: ${watchEnded.message}`),
+      });
     } finally {
       watch.abort();
     }
