@@ -1,0 +1,145 @@
+import type { Redis } from "ioredis";
+import { isDdqError } from "./errors.js";
+import type { ShardEngine } from "./shardEngine.js";
+import { SCRIPT_BATCH_LIMIT } from "./shardEngine.js";
+
+export interface FiringLoopHooks {
+  /** Tasks of `topic` became ready (fired, recovered): wake lease waiters. */
+  onReady(topic: string): void;
+  /** A script answered STALE_EPOCH: another scheduler leads the shard now. */
+  onFencedOff(): void;
+  log(message: string): void;
+}
+
+/** A sleep that can be cut short. */
+class Alarm {
+  private wakeUp: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Local time (Date.now) the current sleep ends at. */
+  until = Number.POSITIVE_INFINITY;
+
+  sleep(ms: number): Promise<void> {
+    this.until = Date.now() + ms;
+    return new Promise((resolve) => {
+      this.wakeUp = resolve;
+      this.timer = setTimeout(resolve, Math.max(0, ms));
+    });
+  }
+
+  ring(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.until = Number.NEGATIVE_INFINITY;
+    this.wakeUp?.();
+    this.wakeUp = undefined;
+  }
+}
+
+/**
+ * The firing loop of one shard, run by its leader: move due tasks to ready queues and recover
+ * expired leases, then sleep until the next due time or lease expiry, whichever is first. A
+ * timer, not a polling interval, decides precision: the loop converts Redis-clock instants to the
+ * local clock using the offset measured on every script call. An enqueue of an earlier task
+ * wakes it through `wake()` (local calls and the shard's pub/sub channel).
+ */
+export class FiringLoop {
+  private running = false;
+  private readonly alarm = new Alarm();
+  private done: Promise<void> = Promise.resolve();
+  /** Redis clock minus local clock, ms. */
+  private clockOffsetMs = 0;
+
+  constructor(
+    private readonly engine: ShardEngine,
+    private readonly redis: Redis,
+    private readonly hooks: FiringLoopHooks,
+    /** Longest sleep with nothing due: a backstop only, not what decides precision. */
+    private readonly maxIdleMs = 10_000,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.done = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.alarm.ring();
+    await this.done;
+  }
+
+  /** Something may be due at `atMs` (Redis clock) or now: re-plan if that is sooner. */
+  wake(atMs?: number): void {
+    if (atMs === undefined || atMs - this.clockOffsetMs < this.alarm.until) this.alarm.ring();
+  }
+
+  private redisNow(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    const [seconds, micros] = await this.redis.time().catch(() => [0, 0]);
+    if (Number(seconds) > 0)
+      this.clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Date.now();
+    while (this.running) {
+      try {
+        const nextMs = await this.pass();
+        failures = 0;
+        const sleepMs =
+          nextMs === undefined
+            ? this.maxIdleMs
+            : Math.min(this.maxIdleMs, nextMs - this.redisNow());
+        if (sleepMs > 0) await this.alarm.sleep(sleepMs);
+      } catch (error) {
+        if (isDdqError(error, "STALE_EPOCH")) {
+          this.running = false;
+          this.hooks.onFencedOff();
+          return;
+        }
+        failures += 1;
+        const backoffMs = Math.min(5_000, 50 * 2 ** Math.min(failures, 7));
+        this.hooks.log(
+          `shard ${this.engine.shard}: firing pass failed (retry in ${backoffMs} ms): ${String(error)}`,
+        );
+        await this.alarm.sleep(backoffMs);
+      }
+    }
+  }
+
+  /** One pass: fire what is due, recover what expired; returns the next instant to look again. */
+  private async pass(): Promise<number | undefined> {
+    const keys = this.engine.keys;
+    const horizon = String(this.redisNow() + 1);
+    const [dueTopics, expiredTopics] = await Promise.all([
+      this.redis.zrangebyscore(keys.dueTopics, "-inf", horizon, "LIMIT", 0, 256),
+      this.redis.zrangebyscore(keys.leaseTopics, "-inf", horizon, "LIMIT", 0, 256),
+    ]);
+    await Promise.all([
+      ...dueTopics.map(async (topic) => {
+        for (;;) {
+          const fired = await this.engine.fireDue(topic);
+          this.clockOffsetMs = fired.nowMs - Date.now();
+          if (fired.moved > 0) this.hooks.onReady(topic);
+          if (fired.moved < SCRIPT_BATCH_LIMIT) return;
+        }
+      }),
+      ...expiredTopics.map(async (topic) => {
+        for (;;) {
+          const recovered = await this.engine.recoverExpired(topic);
+          if (recovered.requeued > 0) this.hooks.onReady(topic);
+          if (recovered.requeued + recovered.dead + recovered.cancelled < SCRIPT_BATCH_LIMIT)
+            return;
+        }
+      }),
+    ]);
+    const [nextDue, nextExpiry] = await Promise.all([
+      this.redis.zrange(keys.dueTopics, 0, 0, "WITHSCORES"),
+      this.redis.zrange(keys.leaseTopics, 0, 0, "WITHSCORES"),
+    ]);
+    const candidates = [nextDue[1], nextExpiry[1]]
+      .filter((v): v is string => v !== undefined)
+      .map(Number);
+    return candidates.length === 0 ? undefined : Math.min(...candidates);
+  }
+}

@@ -1,0 +1,43 @@
+--[[
+  cancel: a scheduled or ready task is cancelled at once; a leased one is marked cancel-requested
+  (the worker learns it on its next heartbeat; the task ends cancelled when it fails or its lease
+  expires, or succeeded if the worker completes it). Idempotent.
+
+  KEYS[1] epoch  KEYS[2] task key  KEYS[3] scheduled:T  KEYS[4] ready:T  KEYS[5] due-topics
+  KEYS[6] finished  KEYS[7] counts  KEYS[8] events
+
+  ARGV[1] epoch  ARGV[2] task id  ARGV[3] events max length  ARGV[4] finished retention ms
+  ARGV[5] topic
+
+  Returns {outcome ("cancelled" | "requested" | "unchanged"), state after the call}.
+  Errors: STALE_EPOCH, NOT_FOUND.
+]]
+-- @include "common"
+
+local err = checkEpoch(KEYS[1], ARGV[1])
+if err then return err end
+
+local id = ARGV[2]
+local topic = ARGV[5]
+local f = redis.call('HMGET', KEYS[2], 'st', 'at', 'cr', 'tp')
+if not f[1] or f[4] ~= topic then return redis.error_reply('NOT_FOUND') end
+local state = f[1]
+if state == 'scheduled' or state == 'ready' then
+  if state == 'scheduled' then
+    redis.call('ZREM', KEYS[3], id)
+    refreshHead(KEYS[3], KEYS[5], topic)
+  else
+    redis.call('ZREM', KEYS[4], id)
+  end
+  finish(KEYS[2], KEYS[6], id, 'cancelled', nowMs(), ARGV[4])
+  count(KEYS[7], topic, state, -1)
+  count(KEYS[7], topic, 'cancelled', 1)
+  emit(KEYS[8], ARGV[3], 'cancelled', id, topic, f[2])
+  return {'cancelled', 'cancelled'}
+end
+if state == 'leased' and f[3] ~= '1' then
+  redis.call('HSET', KEYS[2], 'cr', '1')
+  emit(KEYS[8], ARGV[3], 'cancel_requested', id, topic, f[2])
+  return {'requested', 'leased'}
+end
+return {'unchanged', state}

@@ -1,0 +1,37 @@
+--[[
+  fireDue: moves up to `limit` due tasks of one topic from the scheduled set to the ready queue
+  (scheduled -> ready). Idempotent: a resend moves only what is still due and not yet moved.
+
+  KEYS[1] epoch  KEYS[2] scheduled:T  KEYS[3] ready:T  KEYS[4] due-topics
+  KEYS[5] counts KEYS[6] events       KEYS[7] task-key prefix
+
+  ARGV[1] epoch  ARGV[2] topic  ARGV[3] limit (<= 1000)  ARGV[4] events max length
+
+  Returns {moved, earliest due time still scheduled for the topic (-1 if none), now}.
+]]
+-- @include "common"
+
+local err = checkEpoch(KEYS[1], ARGV[1])
+if err then return err end
+
+local topic = ARGV[2]
+local now = nowMs()
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(now), 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+local moved = 0
+for i = 1, #due, 2 do
+  local id = due[i]
+  local taskKey = KEYS[7] .. id
+  local f = redis.call('HMGET', taskKey, 'pr', 'at')
+  redis.call('ZADD', KEYS[3], readyScore(f[1] or '0', due[i + 1]), id)
+  redis.call('HSET', taskKey, 'st', 'ready')
+  redis.call('ZREM', KEYS[2], id)
+  emit(KEYS[6], ARGV[4], 'ready', id, topic, f[2] or '0')
+  moved = moved + 1
+end
+if moved > 0 then
+  count(KEYS[5], topic, 'scheduled', -moved)
+  count(KEYS[5], topic, 'ready', moved)
+end
+refreshHead(KEYS[2], KEYS[4], topic)
+local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+return {moved, head[2] and tonumber(head[2]) or -1, now}

@@ -1,0 +1,30 @@
+--[[
+  requeueDead: gives a dead task a new life: dead -> ready, due now, attempts reset to 0.
+  Idempotent: a task no longer dead is left as it is.
+
+  KEYS[1] epoch  KEYS[2] task key  KEYS[3] dead  KEYS[4] ready:T  KEYS[5] counts  KEYS[6] events
+
+  ARGV[1] epoch  ARGV[2] task id  ARGV[3] events max length  ARGV[4] topic
+
+  Returns {outcome ("requeued" | "unchanged"), state after the call}.
+  Errors: STALE_EPOCH, NOT_FOUND.
+]]
+-- @include "common"
+
+local err = checkEpoch(KEYS[1], ARGV[1])
+if err then return err end
+
+local id = ARGV[2]
+local topic = ARGV[4]
+local f = redis.call('HMGET', KEYS[2], 'st', 'pr', 'tp')
+if not f[1] or f[3] ~= topic then return redis.error_reply('NOT_FOUND') end
+if f[1] ~= 'dead' then return {'unchanged', f[1]} end
+local now = nowMs()
+redis.call('ZREM', KEYS[3], id)
+redis.call('HSET', KEYS[2], 'st', 'ready', 'at', 0, 'due', int(now))
+redis.call('HDEL', KEYS[2], 'fa', 'tk', 'lf', 'cr')
+redis.call('ZADD', KEYS[4], readyScore(f[2] or '0', now), id)
+count(KEYS[5], topic, 'dead', -1)
+count(KEYS[5], topic, 'ready', 1)
+emit(KEYS[6], ARGV[3], 'requeued', id, topic, 0)
+return {'requeued', 'ready'}

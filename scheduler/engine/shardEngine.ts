@@ -1,0 +1,432 @@
+import { randomBytes } from "node:crypto";
+import { DdqError } from "./errors.js";
+import type { ShardKeys } from "./keys.js";
+import type { EnqueueResult, LeasedTask, OwnerReference, TaskState } from "./model.js";
+import {
+  replyArray,
+  replyBytes,
+  replyNumber,
+  replyString,
+  type ScriptArg,
+  type ScriptRunner,
+} from "./scripts.js";
+import type { PreparedTask } from "./validation.js";
+
+/** Settings every shard engine shares. */
+export interface ShardEngineSettings {
+  maxHorizonMs: number;
+  eventsMaxLen: number;
+  idempotencyRetentionMs: number;
+  finishedRetentionMs: number;
+  leaseRequestRetentionMs: number;
+}
+
+/** Most tasks a script moves per call (fireDue, recoverExpired, purgeDead). */
+export const SCRIPT_BATCH_LIMIT = 1000;
+
+export interface FireResult {
+  moved: number;
+  /** Earliest due time still scheduled for the topic, or undefined. */
+  nextDueMs: number | undefined;
+  /** Redis server time of the call. */
+  nowMs: number;
+}
+
+export interface RecoverResult {
+  requeued: number;
+  dead: number;
+  cancelled: number;
+  nextExpiryMs: number | undefined;
+}
+
+export type FailOutcome =
+  { outcome: "retrying"; retryAtMs: number } | { outcome: "dead" | "cancelled" };
+
+/** Maps an error reply of a script to a typed error; anything else is passed through. */
+export function mapScriptError(error: unknown, shard: number): unknown {
+  if (!(error instanceof Error)) return error;
+  const message = error.message;
+  if (message.startsWith("STALE_EPOCH")) {
+    return new DdqError(
+      "STALE_EPOCH",
+      `shard ${shard}: this scheduler is no longer its leader (${message})`,
+    );
+  }
+  if (message.startsWith("NOT_FOUND")) return new DdqError("NOT_FOUND", "task not found");
+  if (message.startsWith("STALE_LEASE")) {
+    const state = message.split(" ")[1] ?? "unknown";
+    return new DdqError(
+      "FAILED_PRECONDITION",
+      `the lease token is not the task's current lease (task state: ${state}); the lease expired or was superseded`,
+      "leaseToken",
+    );
+  }
+  return error;
+}
+
+/**
+ * The write operations of one shard, as the leader holding `epoch`. One method per Lua script;
+ * each is one atomic transition. A deposed leader gets STALE_EPOCH from every method.
+ */
+export class ShardEngine {
+  constructor(
+    private readonly scripts: ScriptRunner,
+    readonly keys: ShardKeys,
+    readonly epoch: string,
+    private readonly settings: ShardEngineSettings,
+  ) {}
+
+  get shard(): number {
+    return this.keys.shard;
+  }
+
+  private async run(
+    name: Parameters<ScriptRunner["run"]>[0],
+    keys: string[],
+    args: ScriptArg[],
+  ): Promise<unknown> {
+    try {
+      return await this.scripts.run(name, keys, args);
+    } catch (error) {
+      throw mapScriptError(error, this.shard);
+    }
+  }
+
+  /** Creates tasks of one topic (ids chosen by the caller, so a resend is recognized). */
+  async enqueue(
+    topic: string,
+    ids: readonly string[],
+    tasks: readonly PreparedTask[],
+    fieldPrefix: readonly string[],
+  ): Promise<EnqueueResult[]> {
+    const k = this.keys;
+    const args: ScriptArg[] = [
+      this.epoch,
+      topic,
+      this.settings.maxHorizonMs,
+      this.settings.eventsMaxLen,
+      this.settings.idempotencyRetentionMs,
+      k.wakeChannel,
+      tasks.length,
+    ];
+    tasks.forEach((t, i) => {
+      args.push(
+        ids[i] ?? "",
+        t.payload,
+        t.dueKind,
+        t.dueValueMs,
+        t.priority,
+        t.maxAttempts,
+        t.backoff,
+      );
+      args.push(t.leaseTimeoutMs, t.idempotencyKey, t.fingerprint, t.owner, t.traceParent);
+    });
+    let reply: unknown[];
+    try {
+      reply = replyArray(
+        await this.scripts.run(
+          "enqueue",
+          [
+            k.epoch,
+            k.taskPrefix,
+            k.scheduled(topic),
+            k.ready(topic),
+            k.dueTopics,
+            k.counts,
+            k.events,
+            k.idempotency(""),
+          ],
+          args,
+        ),
+      );
+    } catch (error) {
+      throw enqueueError(error, this.shard, fieldPrefix);
+    }
+    const results: EnqueueResult[] = [];
+    for (let i = 0; i < reply.length; i += 4) {
+      results.push({
+        created: replyString(reply[i]) === "created",
+        task: {
+          id: replyString(reply[i + 1]),
+          shard: this.shard,
+          topic,
+          state: replyString(reply[i + 2]) as TaskState,
+          dueAtMs: replyNumber(reply[i + 3]),
+        },
+      });
+    }
+    return results;
+  }
+
+  async fireDue(topic: string, limit = SCRIPT_BATCH_LIMIT): Promise<FireResult> {
+    const k = this.keys;
+    const [moved, next, now] = replyArray(
+      await this.run(
+        "fireDue",
+        [
+          k.epoch,
+          k.scheduled(topic),
+          k.ready(topic),
+          k.dueTopics,
+          k.counts,
+          k.events,
+          k.taskPrefix,
+        ],
+        [this.epoch, topic, limit, this.settings.eventsMaxLen],
+      ),
+    ).map(replyNumber);
+    return {
+      moved: moved ?? 0,
+      nextDueMs: next === undefined || next < 0 ? undefined : next,
+      nowMs: now ?? 0,
+    };
+  }
+
+  async lease(
+    topic: string,
+    max: number,
+    leaseTimeoutOverrideMs: number,
+    requestId: string,
+  ): Promise<LeasedTask[]> {
+    const k = this.keys;
+    const reply = replyArray(
+      await this.run(
+        "lease",
+        [
+          k.epoch,
+          k.ready(topic),
+          k.leased(topic),
+          k.leaseTopics,
+          k.counts,
+          k.events,
+          k.taskPrefix,
+          k.leaseRequest(requestId),
+        ],
+        [
+          this.epoch,
+          topic,
+          max,
+          leaseTimeoutOverrideMs,
+          `${randomBytes(8).toString("hex")}.`,
+          this.settings.eventsMaxLen,
+          this.settings.leaseRequestRetentionMs,
+        ],
+      ),
+    );
+    const tasks: LeasedTask[] = [];
+    for (let i = 0; i < reply.length; i += 8) {
+      const traceParent = replyString(reply[i + 6]);
+      const owner = replyString(reply[i + 7]);
+      const task: LeasedTask = {
+        id: replyString(reply[i]),
+        topic,
+        payload: replyBytes(reply[i + 1]),
+        attempt: replyNumber(reply[i + 2]),
+        maxAttempts: replyNumber(reply[i + 3]),
+        leaseToken: replyString(reply[i + 4]),
+        leaseExpiresAtMs: replyNumber(reply[i + 5]),
+      };
+      if (traceParent !== "") task.traceParent = traceParent;
+      if (owner !== "") task.owner = JSON.parse(owner) as OwnerReference;
+      tasks.push(task);
+    }
+    return tasks;
+  }
+
+  async extend(
+    id: string,
+    topic: string,
+    leaseToken: string,
+    extendMs: number,
+  ): Promise<{ leaseExpiresAtMs: number; cancelRequested: boolean }> {
+    const k = this.keys;
+    const [expiry, cancel] = replyArray(
+      await this.run(
+        "extend",
+        [k.epoch, k.task(id), k.leased(topic), k.leaseTopics],
+        [this.epoch, id, leaseToken, extendMs, topic],
+      ),
+    ).map(replyNumber);
+    return { leaseExpiresAtMs: expiry ?? 0, cancelRequested: cancel === 1 };
+  }
+
+  async ack(
+    id: string,
+    topic: string,
+    leaseToken: string,
+    result: Uint8Array | undefined,
+  ): Promise<"ok" | "already"> {
+    const k = this.keys;
+    const reply = await this.run(
+      "ack",
+      [k.epoch, k.task(id), k.leased(topic), k.leaseTopics, k.finished, k.counts, k.events],
+      [
+        this.epoch,
+        id,
+        leaseToken,
+        Buffer.from(result ?? new Uint8Array()),
+        this.settings.finishedRetentionMs,
+        this.settings.eventsMaxLen,
+        topic,
+      ],
+    );
+    return replyString(reply) === "already" ? "already" : "ok";
+  }
+
+  async fail(
+    id: string,
+    topic: string,
+    leaseToken: string,
+    error: string,
+    retryable: boolean,
+  ): Promise<FailOutcome> {
+    const k = this.keys;
+    const [outcome, due] = replyArray(
+      await this.run(
+        "fail",
+        [
+          k.epoch,
+          k.task(id),
+          k.leased(topic),
+          k.leaseTopics,
+          k.scheduled(topic),
+          k.dueTopics,
+          k.dead,
+          k.finished,
+          k.counts,
+          k.events,
+        ],
+        [
+          this.epoch,
+          id,
+          leaseToken,
+          error,
+          retryable ? 1 : 0,
+          Math.random(),
+          this.settings.eventsMaxLen,
+          topic,
+          this.settings.finishedRetentionMs,
+          k.wakeChannel,
+        ],
+      ),
+    );
+    const kind = replyString(outcome);
+    if (kind === "retrying") return { outcome: "retrying", retryAtMs: replyNumber(due) };
+    return { outcome: kind === "cancelled" ? "cancelled" : "dead" };
+  }
+
+  async recoverExpired(topic: string, limit = SCRIPT_BATCH_LIMIT): Promise<RecoverResult> {
+    const k = this.keys;
+    const [requeued, dead, cancelled, next] = replyArray(
+      await this.run(
+        "recoverExpired",
+        [
+          k.epoch,
+          k.leased(topic),
+          k.leaseTopics,
+          k.ready(topic),
+          k.dead,
+          k.finished,
+          k.counts,
+          k.events,
+          k.taskPrefix,
+        ],
+        [this.epoch, topic, limit, this.settings.eventsMaxLen, this.settings.finishedRetentionMs],
+      ),
+    ).map(replyNumber);
+    return {
+      requeued: requeued ?? 0,
+      dead: dead ?? 0,
+      cancelled: cancelled ?? 0,
+      nextExpiryMs: next === undefined || next < 0 ? undefined : next,
+    };
+  }
+
+  async cancel(
+    id: string,
+    topic: string,
+  ): Promise<{ outcome: "cancelled" | "requested" | "unchanged"; state: TaskState }> {
+    const k = this.keys;
+    const [outcome, state] = replyArray(
+      await this.run(
+        "cancel",
+        [
+          k.epoch,
+          k.task(id),
+          k.scheduled(topic),
+          k.ready(topic),
+          k.dueTopics,
+          k.finished,
+          k.counts,
+          k.events,
+        ],
+        [this.epoch, id, this.settings.eventsMaxLen, this.settings.finishedRetentionMs, topic],
+      ),
+    ).map(replyString);
+    return {
+      outcome: outcome as "cancelled" | "requested" | "unchanged",
+      state: state as TaskState,
+    };
+  }
+
+  async requeueDead(
+    id: string,
+    topic: string,
+  ): Promise<{ outcome: "requeued" | "unchanged"; state: TaskState }> {
+    const k = this.keys;
+    const [outcome, state] = replyArray(
+      await this.run(
+        "requeueDead",
+        [k.epoch, k.task(id), k.dead, k.ready(topic), k.counts, k.events],
+        [this.epoch, id, this.settings.eventsMaxLen, topic],
+      ),
+    ).map(replyString);
+    return { outcome: outcome as "requeued" | "unchanged", state: state as TaskState };
+  }
+
+  /** Deletes dead tasks that died at or before `diedAtOrBeforeMs`; loops until none is left. */
+  async purgeDead(diedAtOrBeforeMs: number, topic: string | undefined): Promise<number> {
+    const k = this.keys;
+    let total = 0;
+    for (;;) {
+      const [purged, examined] = replyArray(
+        await this.run(
+          "purgeDead",
+          [k.epoch, k.dead, k.counts, k.events, k.taskPrefix],
+          [
+            this.epoch,
+            SCRIPT_BATCH_LIMIT,
+            diedAtOrBeforeMs,
+            this.settings.eventsMaxLen,
+            topic ?? "",
+          ],
+        ),
+      ).map(replyNumber);
+      total += purged ?? 0;
+      if ((examined ?? 0) < SCRIPT_BATCH_LIMIT || (purged ?? 0) === 0) return total;
+    }
+  }
+}
+
+function enqueueError(error: unknown, shard: number, fieldPrefix: readonly string[]): unknown {
+  if (!(error instanceof Error)) return error;
+  const index = Number(/index=(\d+)/.exec(error.message)?.[1] ?? "0");
+  const at = fieldPrefix[index] ?? "";
+  if (error.message.startsWith("IDEMPOTENCY_CONFLICT")) {
+    const existing = /id=(\S+)/.exec(error.message)?.[1] ?? "?";
+    return new DdqError(
+      "ALREADY_EXISTS",
+      `${at}idempotencyKey: already used by task ${existing} with a different topic or payload`,
+      `${at}idempotencyKey`,
+    );
+  }
+  if (error.message.startsWith("HORIZON")) {
+    const max = Number(/max=(\d+)/.exec(error.message)?.[1] ?? "0");
+    return new DdqError(
+      "INVALID_ARGUMENT",
+      `${at}due: is beyond the scheduling horizon (latest allowed: ${new Date(max).toISOString()})`,
+      `${at}due`,
+    );
+  }
+  return mapScriptError(error, shard);
+}

@@ -1,0 +1,751 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { Redis, type RedisOptions } from "ioredis";
+import { DdqError, invalidArgument, isDdqError } from "./engine/errors.js";
+import { FiringLoop } from "./engine/firingLoop.js";
+import { ShardKeys } from "./engine/keys.js";
+import {
+  DEFAULT_DEFAULTS,
+  DEFAULT_LIMITS,
+  TASK_STATES,
+  type EngineDefaults,
+  type EngineLimits,
+  type EnqueueResult,
+  type LeasedTask,
+  type Task,
+  type TaskSpec,
+  type TaskState,
+} from "./engine/model.js";
+import { replyString, ScriptRunner } from "./engine/scripts.js";
+import { ShardEngine, type FailOutcome, type ShardEngineSettings } from "./engine/shardEngine.js";
+import { decodeTask, recordFromHgetall } from "./engine/taskRecord.js";
+import { formatTaskId, shardOfTaskId, stableHash, UlidGenerator } from "./engine/taskId.js";
+import { prepareTask, validateTopic, type PreparedTask } from "./engine/validation.js";
+import { KubernetesLeaseBackend } from "./leadership/kubernetesLeaseBackend.js";
+import {
+  DEFAULT_LEASE_TIMING,
+  type LeaseBackend,
+  type LeaseTiming,
+} from "./leadership/leaseBackend.js";
+import { RedisLeaseBackend } from "./leadership/redisLeaseBackend.js";
+import { ShardElector } from "./leadership/shardElector.js";
+
+export type LeadershipConfig =
+  | { kind: "redis" }
+  | { kind: "kubernetes"; kubeConfig: KubeConfig; namespace: string; leaseNamePrefix?: string };
+
+export interface SchedulerOptions {
+  redisUrl: string;
+  redisOptions?: RedisOptions;
+  /** Key prefix of every Redis key. Default "ddq". */
+  prefix?: string;
+  /** Fixed per installation (recorded in Redis; a mismatch refuses to start). Default 16. */
+  shardCount?: number;
+  /** Unique per replica. Default: hostname + random suffix. */
+  identity?: string;
+  leadership?: LeadershipConfig;
+  leaseTiming?: LeaseTiming;
+  limits?: Partial<EngineLimits>;
+  defaults?: Partial<EngineDefaults>;
+  /** Approximate length of each shard's event stream. Default 100,000. */
+  eventsMaxLen?: number;
+  log?: (message: string) => void;
+}
+
+export interface LeaseRequest {
+  topics: readonly string[];
+  /** Most tasks to return. */
+  max: number;
+  /** Long-poll: wait up to this long for a task when none is ready. Default 0. */
+  waitMs?: number;
+  /** Overrides each task's own lease timeout. */
+  leaseTimeoutMs?: number;
+  /** Makes a resent request return the same tasks. Default: random. */
+  requestId?: string;
+}
+
+export interface ListRequest {
+  state: TaskState;
+  /** Required for scheduled, ready and leased; optional filter otherwise. */
+  topic?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface ListPage {
+  tasks: Task[];
+  /** Pass back to get the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface LifecycleEvent {
+  /** Stream id within the shard (`<ms>-<seq>`): resume after it. */
+  eventId: string;
+  shard: number;
+  type: string;
+  taskId: string;
+  topic: string;
+  attempt: number;
+}
+
+const ENQUEUE_CHUNK = 500;
+
+/**
+ * A scheduler replica: leads some shards (elected), fires their due tasks, and serves every
+ * operation on tasks. Writes go to shards this replica leads (NOT_LEADER otherwise); reads work
+ * on any shard.
+ */
+export class Scheduler {
+  readonly identity: string;
+  readonly prefix: string;
+  readonly shardCount: number;
+  readonly limits: EngineLimits;
+  readonly defaults: EngineDefaults;
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly scripts: ScriptRunner;
+  private readonly elector: ShardElector;
+  private readonly engines = new Map<number, ShardEngine>();
+  private readonly loops = new Map<number, FiringLoop>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly ids = new UlidGenerator();
+  private readonly settings: ShardEngineSettings;
+  private readonly log: (message: string) => void;
+  private readonly leaseTiming: LeaseTiming;
+  private roundRobin = 0;
+  private stopped = false;
+
+  private constructor(options: SchedulerOptions) {
+    this.identity = options.identity ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
+    this.prefix = options.prefix ?? "ddq";
+    this.shardCount = options.shardCount ?? 16;
+    if (!Number.isSafeInteger(this.shardCount) || this.shardCount < 1 || this.shardCount > 1024) {
+      throw invalidArgument(
+        "shardCount",
+        `must be an integer from 1 to 1024, got ${this.shardCount}`,
+      );
+    }
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.defaults = { ...DEFAULT_DEFAULTS, ...options.defaults };
+    this.log = options.log ?? (() => undefined);
+    this.leaseTiming = options.leaseTiming ?? DEFAULT_LEASE_TIMING;
+    this.settings = {
+      maxHorizonMs: this.limits.maxHorizonMs,
+      eventsMaxLen: options.eventsMaxLen ?? 100_000,
+      idempotencyRetentionMs: this.defaults.idempotencyRetentionMs,
+      finishedRetentionMs: this.defaults.finishedRetentionMs,
+      leaseRequestRetentionMs: 10 * 60 * 1000,
+    };
+    this.redis = new Redis(options.redisUrl, { ...options.redisOptions, lazyConnect: true });
+    this.redis.on("error", (error: Error) => {
+      this.log(`redis: ${error.message}`);
+    });
+    this.subscriber = this.redis.duplicate();
+    this.subscriber.on("error", (error: Error) => {
+      this.log(`redis subscriber: ${error.message}`);
+    });
+    this.subscriber.on("message", (channel: string, message: string) => {
+      this.onWakeMessage(channel, message);
+    });
+    this.scripts = new ScriptRunner(this.redis);
+    const leadership = options.leadership ?? { kind: "redis" };
+    const backend: LeaseBackend =
+      leadership.kind === "redis"
+        ? new RedisLeaseBackend(
+            this.scripts,
+            this.prefix,
+            this.identity,
+            this.leaseTiming.leaseDurationMs,
+          )
+        : new KubernetesLeaseBackend(
+            leadership.kubeConfig,
+            leadership.namespace,
+            leadership.leaseNamePrefix ?? this.prefix,
+            this.identity,
+            this.leaseTiming.leaseDurationMs,
+          );
+    this.elector = new ShardElector({
+      shardCount: this.shardCount,
+      backend,
+      timing: this.leaseTiming,
+      bumpEpoch: async (shard) =>
+        replyString(
+          await this.scripts.run("bumpEpoch", [new ShardKeys(this.prefix, shard).epoch], []),
+        ),
+      targetShardCount: () => this.targetShardCount(),
+      callbacks: {
+        onStartedLeading: (shard, epoch) => {
+          this.startLeading(shard, epoch);
+        },
+        onStoppedLeading: (shard) => {
+          this.stopLeading(shard);
+        },
+      },
+      log: this.log,
+    });
+  }
+
+  /** Connects, checks the store's shard count, and takes this replica's share of shards. */
+  static async start(options: SchedulerOptions): Promise<Scheduler> {
+    const scheduler = new Scheduler(options);
+    await scheduler.redis.connect();
+    await scheduler.subscriber.connect();
+    await scheduler.checkShardCount();
+    await scheduler.elector.start();
+    return scheduler;
+  }
+
+  private async checkShardCount(): Promise<void> {
+    const metaKey = `${this.prefix}:meta`;
+    await this.redis.hsetnx(metaKey, "shardCount", this.shardCount);
+    const stored = Number(await this.redis.hget(metaKey, "shardCount"));
+    if (stored !== this.shardCount) {
+      throw new DdqError(
+        "FAILED_PRECONDITION",
+        `the store under prefix "${this.prefix}" was created with ${stored} shards, this scheduler is configured with ${this.shardCount}`,
+      );
+    }
+  }
+
+  private async targetShardCount(): Promise<number> {
+    const key = `${this.prefix}:members`;
+    const now = Date.now();
+    const [, , , members] = (await this.redis
+      .multi()
+      .zadd(key, now + this.leaseTiming.leaseDurationMs, this.identity)
+      .zremrangebyscore(key, "-inf", now)
+      .pexpire(key, this.leaseTiming.leaseDurationMs * 4)
+      .zcard(key)
+      .exec()) ?? [
+      [null, 0],
+      [null, 0],
+      [null, 0],
+      [null, 1],
+    ];
+    const replicas = Math.max(1, Number(members?.[1] ?? 1));
+    return Math.ceil(this.shardCount / replicas);
+  }
+
+  private startLeading(shard: number, epoch: string): void {
+    const keys = new ShardKeys(this.prefix, shard);
+    const engine = new ShardEngine(this.scripts, keys, epoch, this.settings);
+    this.engines.set(shard, engine);
+    const loop = new FiringLoop(engine, this.redis, {
+      onReady: (topic) => {
+        this.notifyReady(topic);
+      },
+      onFencedOff: () => {
+        this.elector.lost(shard);
+      },
+      log: this.log,
+    });
+    this.loops.set(shard, loop);
+    void this.subscriber.subscribe(keys.wakeChannel).catch((error: unknown) => {
+      this.log(`shard ${shard}: subscribe failed: ${String(error)}`);
+    });
+    loop.start();
+  }
+
+  private stopLeading(shard: number): void {
+    this.engines.delete(shard);
+    const loop = this.loops.get(shard);
+    this.loops.delete(shard);
+    void loop?.stop();
+    if (!this.stopped) {
+      void this.subscriber
+        .unsubscribe(new ShardKeys(this.prefix, shard).wakeChannel)
+        .catch(() => undefined);
+    }
+  }
+
+  private onWakeMessage(channel: string, message: string): void {
+    const shard = Number(/\{(\d+)\}/.exec(channel)?.[1] ?? "-1");
+    this.loops.get(shard)?.wake(Number(message));
+  }
+
+  /** Shards this replica leads now. */
+  ledShards(): number[] {
+    return this.elector.heldShards();
+  }
+
+  /** The epoch this replica holds for a shard (tests use it to check fencing). */
+  epochOf(shard: number): string | undefined {
+    return this.elector.epochOf(shard);
+  }
+
+  private engineFor(shard: number): ShardEngine {
+    const engine = this.engines.get(shard);
+    if (engine === undefined) {
+      throw new DdqError(
+        "NOT_LEADER",
+        `this scheduler (${this.identity}) does not lead shard ${shard}`,
+      );
+    }
+    return engine;
+  }
+
+  /** Runs a write on a shard, handing the shard back to the elector if it was fenced off. */
+  private async onShard<T>(shard: number, write: (engine: ShardEngine) => Promise<T>): Promise<T> {
+    try {
+      return await write(this.engineFor(shard));
+    } catch (error) {
+      if (isDdqError(error, "STALE_EPOCH")) {
+        this.elector.lost(shard);
+        throw new DdqError(
+          "NOT_LEADER",
+          `this scheduler (${this.identity}) no longer leads shard ${shard}`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private shardForNewTask(task: PreparedTask): number {
+    if (task.idempotencyKey !== "") return stableHash(task.idempotencyKey) % this.shardCount;
+    const led = this.ledShards();
+    if (led.length === 0)
+      throw new DdqError("NOT_LEADER", `this scheduler (${this.identity}) leads no shard yet`);
+    this.roundRobin = (this.roundRobin + 1) % led.length;
+    return led[this.roundRobin] ?? 0;
+  }
+
+  async enqueue(spec: TaskSpec): Promise<EnqueueResult> {
+    const [result] = await this.enqueueBatch([spec], "");
+    if (result === undefined) throw new Error("enqueue returned no result");
+    return result;
+  }
+
+  /**
+   * Enqueues many tasks: validated all first (the first bad one fails the call, naming
+   * `tasks[i].field`), then written per shard and topic in chunks sent concurrently (pipelined
+   * on one connection). Results come in input order.
+   */
+  async enqueueBatch(specs: readonly TaskSpec[], fieldRoot = "tasks"): Promise<EnqueueResult[]> {
+    if (specs.length === 0) throw invalidArgument(fieldRoot || "tasks", "must not be empty");
+    if (specs.length > this.limits.maxBatchSize) {
+      throw new DdqError(
+        "RESOURCE_EXHAUSTED",
+        `${fieldRoot || "tasks"}: a batch may hold at most ${this.limits.maxBatchSize} tasks, got ${specs.length}`,
+        fieldRoot || "tasks",
+      );
+    }
+    const at = (i: number): string => (fieldRoot === "" ? "" : `${fieldRoot}[${i}].`);
+    const prepared = specs.map((spec, i) => prepareTask(spec, this.limits, this.defaults, at(i)));
+    const fingerprints = new Map<string, string>();
+    prepared.forEach((task, i) => {
+      if (task.idempotencyKey === "") return;
+      const seen = fingerprints.get(task.idempotencyKey);
+      if (seen !== undefined && seen !== task.fingerprint) {
+        throw invalidArgument(
+          `${at(i)}idempotencyKey`,
+          "is repeated in the batch with a different topic or payload",
+        );
+      }
+      fingerprints.set(task.idempotencyKey, task.fingerprint);
+    });
+    // Group by shard and topic, keeping input positions.
+    const groups = new Map<
+      string,
+      { shard: number; topic: string; items: { index: number; id: string; task: PreparedTask }[] }
+    >();
+    prepared.forEach((task, index) => {
+      const shard = this.shardForNewTask(task);
+      const key = `${shard}|${task.topic}`;
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { shard, topic: task.topic, items: [] };
+        groups.set(key, group);
+      }
+      group.items.push({ index, id: formatTaskId(this.ids.next(), shard), task });
+    });
+    const results = new Array<EnqueueResult | undefined>(specs.length);
+    const writes: Promise<void>[] = [];
+    for (const group of groups.values()) {
+      for (let i = 0; i < group.items.length; i += ENQUEUE_CHUNK) {
+        const chunk = group.items.slice(i, i + ENQUEUE_CHUNK);
+        writes.push(
+          this.onShard(group.shard, (engine) =>
+            engine.enqueue(
+              group.topic,
+              chunk.map((c) => c.id),
+              chunk.map((c) => c.task),
+              chunk.map((c) => at(c.index)),
+            ),
+          ).then((created) => {
+            created.forEach((result, j) => {
+              const item = chunk[j];
+              if (item !== undefined) results[item.index] = result;
+            });
+            if (created.some((r) => r.created && r.task.state === "ready"))
+              this.notifyReady(group.topic);
+            const earliest = Math.min(
+              ...created.filter((r) => r.task.state === "scheduled").map((r) => r.task.dueAtMs),
+            );
+            if (Number.isFinite(earliest)) this.loops.get(group.shard)?.wake(earliest);
+          }),
+        );
+      }
+    }
+    const settled = await Promise.allSettled(writes);
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failure !== undefined) throw failure.reason;
+    return results.map((r) => {
+      if (r === undefined) throw new Error("enqueue lost a result");
+      return r;
+    });
+  }
+
+  private parseId(id: string, field = "id"): number {
+    const shard = shardOfTaskId(id);
+    if (shard === undefined || shard >= this.shardCount) {
+      throw invalidArgument(field, `"${id}" is not a ddq task id (<ULID>-<shard>)`);
+    }
+    return shard;
+  }
+
+  async get(id: string): Promise<Task> {
+    const shard = this.parseId(id);
+    const raw = await this.redis.hgetallBuffer(new ShardKeys(this.prefix, shard).task(id));
+    const task = decodeTask(id, shard, recordFromHgetall(raw));
+    if (task === undefined)
+      throw new DdqError(
+        "NOT_FOUND",
+        `task ${id} not found (never existed, or its retention ended)`,
+      );
+    return task;
+  }
+
+  private async topicOf(id: string, shard: number): Promise<string> {
+    const topic = await this.redis.hget(new ShardKeys(this.prefix, shard).task(id), "tp");
+    if (topic === null) throw new DdqError("NOT_FOUND", `task ${id} not found`);
+    return topic;
+  }
+
+  /**
+   * Cancels a scheduled or ready task at once; a leased one is marked cancel-requested (the
+   * worker sees it on its next heartbeat). Cancelling a cancelled task is a no-op; a succeeded or
+   * dead task cannot be cancelled.
+   */
+  async cancel(
+    id: string,
+  ): Promise<{ state: TaskState; outcome: "cancelled" | "requested" | "unchanged" }> {
+    const shard = this.parseId(id);
+    const topic = await this.topicOf(id, shard);
+    const result = await this.onShard(shard, (engine) => engine.cancel(id, topic));
+    if (
+      result.outcome === "unchanged" &&
+      (result.state === "succeeded" || result.state === "dead")
+    ) {
+      throw new DdqError(
+        "FAILED_PRECONDITION",
+        `task ${id} is already ${result.state} and cannot be cancelled`,
+      );
+    }
+    return result;
+  }
+
+  /**
+   * Leases up to `max` ready tasks of the given topics from the shards this replica leads,
+   * waiting up to `waitMs` for one to become ready when none is.
+   */
+  async lease(request: LeaseRequest): Promise<LeasedTask[]> {
+    if (request.topics.length === 0)
+      throw invalidArgument("topics", "must name at least one topic");
+    request.topics.forEach((t, i) => validateTopic(`topics[${i}]`, t, this.limits));
+    if (
+      !Number.isSafeInteger(request.max) ||
+      request.max < 1 ||
+      request.max > this.limits.maxBatchSize
+    ) {
+      throw invalidArgument("max", `must be an integer from 1 to ${this.limits.maxBatchSize}`);
+    }
+    const override = request.leaseTimeoutMs ?? 0;
+    if (
+      override !== 0 &&
+      (!Number.isSafeInteger(override) ||
+        override < 100 ||
+        override > this.limits.maxLeaseTimeoutMs)
+    ) {
+      throw invalidArgument(
+        "leaseTimeoutMs",
+        `must be from 100 to ${this.limits.maxLeaseTimeoutMs}`,
+      );
+    }
+    const requestId = request.requestId ?? randomBytes(12).toString("hex");
+    const deadline = Date.now() + (request.waitMs ?? 0);
+    for (;;) {
+      const woken = this.readySignal(request.topics);
+      const leased: LeasedTask[] = [];
+      for (const topic of request.topics) {
+        for (const shard of this.ledShards()) {
+          if (leased.length >= request.max) break;
+          try {
+            const got = await this.onShard(shard, (e) =>
+              e.lease(
+                topic,
+                request.max - leased.length,
+                override,
+                `${requestId}.${shard}.${topic}`,
+              ),
+            );
+            if (got.length > 0) {
+              // The loop must wake when these leases expire, not when it last planned to.
+              this.loops.get(shard)?.wake(Math.min(...got.map((t) => t.leaseExpiresAtMs)));
+              leased.push(...got);
+            }
+          } catch (error) {
+            if (!isDdqError(error, "NOT_LEADER")) throw error;
+          }
+        }
+      }
+      const remaining = deadline - Date.now();
+      if (leased.length > 0 || remaining <= 0 || this.stopped) {
+        woken.cancel();
+        return leased;
+      }
+      await woken.wait(remaining);
+    }
+  }
+
+  private readySignal(topics: readonly string[]): {
+    wait(ms: number): Promise<void>;
+    cancel(): void;
+  } {
+    let wakeUp: () => void = () => undefined;
+    let fired = false;
+    const callback = (): void => {
+      fired = true;
+      wakeUp();
+    };
+    for (const topic of topics) {
+      let set = this.waiters.get(topic);
+      if (set === undefined) {
+        set = new Set();
+        this.waiters.set(topic, set);
+      }
+      set.add(callback);
+    }
+    const cancel = (): void => {
+      for (const topic of topics) this.waiters.get(topic)?.delete(callback);
+    };
+    return {
+      cancel,
+      wait: (ms) =>
+        new Promise<void>((resolve) => {
+          if (fired) {
+            cancel();
+            resolve();
+            return;
+          }
+          const timer = setTimeout(() => {
+            cancel();
+            resolve();
+          }, ms);
+          wakeUp = () => {
+            clearTimeout(timer);
+            cancel();
+            resolve();
+          };
+        }),
+    };
+  }
+
+  private notifyReady(topic: string): void {
+    const set = this.waiters.get(topic);
+    if (set === undefined) return;
+    for (const callback of [...set]) callback();
+  }
+
+  async extend(
+    id: string,
+    topic: string,
+    leaseToken: string,
+    extendMs: number,
+  ): Promise<{ leaseExpiresAtMs: number; cancelRequested: boolean }> {
+    const shard = this.parseId(id);
+    if (
+      !Number.isSafeInteger(extendMs) ||
+      extendMs < 100 ||
+      extendMs > this.limits.maxLeaseTimeoutMs
+    ) {
+      throw invalidArgument("extendMs", `must be from 100 to ${this.limits.maxLeaseTimeoutMs}`);
+    }
+    return this.onShard(shard, (e) => e.extend(id, topic, leaseToken, extendMs));
+  }
+
+  async ack(id: string, topic: string, leaseToken: string, result?: Uint8Array): Promise<void> {
+    const shard = this.parseId(id);
+    if (result !== undefined && result.length > this.limits.maxResultBytes) {
+      throw invalidArgument(
+        "result",
+        `is ${result.length} bytes, more than the limit of ${this.limits.maxResultBytes}`,
+      );
+    }
+    await this.onShard(shard, (e) => e.ack(id, topic, leaseToken, result));
+  }
+
+  async fail(
+    id: string,
+    topic: string,
+    leaseToken: string,
+    error: string,
+    retryable = true,
+  ): Promise<FailOutcome> {
+    const shard = this.parseId(id);
+    const message = Buffer.from(error, "utf8")
+      .subarray(0, this.limits.maxErrorBytes)
+      .toString("utf8");
+    const outcome = await this.onShard(shard, (e) =>
+      e.fail(id, topic, leaseToken, message, retryable),
+    );
+    if (outcome.outcome === "retrying") this.loops.get(shard)?.wake(outcome.retryAtMs);
+    return outcome;
+  }
+
+  async requeueDead(id: string): Promise<{ state: TaskState; outcome: "requeued" | "unchanged" }> {
+    const shard = this.parseId(id);
+    const topic = await this.topicOf(id, shard);
+    const result = await this.onShard(shard, (e) => e.requeueDead(id, topic));
+    if (result.outcome === "requeued") this.notifyReady(topic);
+    else if (result.state !== "ready") {
+      throw new DdqError("FAILED_PRECONDITION", `task ${id} is ${result.state}, not dead`);
+    }
+    return result;
+  }
+
+  /** Deletes dead tasks (of one topic, or all) that died at or before the given time. */
+  async purgeDead(options: { topic?: string; diedAtOrBeforeMs?: number } = {}): Promise<number> {
+    if (options.topic !== undefined) validateTopic("topic", options.topic, this.limits);
+    let total = 0;
+    for (let shard = 0; shard < this.shardCount; shard += 1) {
+      total += await this.onShard(shard, (e) =>
+        e.purgeDead(options.diedAtOrBeforeMs ?? Date.now() + 60_000, options.topic),
+      );
+    }
+    return total;
+  }
+
+  /** Number of tasks per topic and state (succeeded and cancelled: cumulative totals). */
+  async counts(topic?: string): Promise<Map<string, Record<TaskState, number>>> {
+    const pipeline = this.redis.pipeline();
+    for (let shard = 0; shard < this.shardCount; shard += 1)
+      pipeline.hgetall(new ShardKeys(this.prefix, shard).counts);
+    const replies = (await pipeline.exec()) ?? [];
+    const totals = new Map<string, Record<TaskState, number>>();
+    for (const [error, value] of replies) {
+      if (error !== null) throw error;
+      for (const [field, count] of Object.entries(value as Record<string, string>)) {
+        const [t = "", state = ""] = field.split("|");
+        if (topic !== undefined && t !== topic) continue;
+        let entry = totals.get(t);
+        if (entry === undefined) {
+          entry = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
+          totals.set(t, entry);
+        }
+        if ((TASK_STATES as readonly string[]).includes(state))
+          entry[state as TaskState] += Number(count);
+      }
+    }
+    return totals;
+  }
+
+  /**
+   * Lists tasks in a state, shard by shard, in index order (due time, ready order, lease expiry,
+   * death or finish time). The cursor is opaque.
+   */
+  async list(request: ListRequest): Promise<ListPage> {
+    const limit = request.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
+      throw invalidArgument("limit", "must be from 1 to 1000");
+    if (!(TASK_STATES as readonly string[]).includes(request.state))
+      throw invalidArgument("state", `unknown state "${request.state}"`);
+    const perTopic =
+      request.state === "scheduled" || request.state === "ready" || request.state === "leased";
+    if (perTopic && request.topic === undefined)
+      throw invalidArgument("topic", `is required to list ${request.state} tasks`);
+    if (request.topic !== undefined) validateTopic("topic", request.topic, this.limits);
+    let { shard, offset } = decodeCursor(request.cursor, this.shardCount);
+    const tasks: Task[] = [];
+    while (shard < this.shardCount && tasks.length < limit) {
+      const keys = new ShardKeys(this.prefix, shard);
+      const index =
+        request.state === "scheduled"
+          ? keys.scheduled(request.topic ?? "")
+          : request.state === "ready"
+            ? keys.ready(request.topic ?? "")
+            : request.state === "leased"
+              ? keys.leased(request.topic ?? "")
+              : request.state === "dead"
+                ? keys.dead
+                : keys.finished;
+      const want = limit - tasks.length;
+      const ids = await this.redis.zrange(index, offset, offset + want - 1);
+      for (const id of ids) {
+        const task = await this.get(id).catch(() => undefined);
+        if (task === undefined || task.state !== request.state) continue;
+        if (request.topic !== undefined && task.topic !== request.topic) continue;
+        tasks.push(task);
+      }
+      if (ids.length < want) {
+        shard += 1;
+        offset = 0;
+      } else {
+        offset += ids.length;
+      }
+    }
+    const page: ListPage = { tasks };
+    if (shard < this.shardCount)
+      page.nextCursor = Buffer.from(`${shard}:${offset}`).toString("base64url");
+    return page;
+  }
+
+  /** Lifecycle events of a shard after `afterEventId` ("0" = from the oldest kept). */
+  async readEvents(shard: number, afterEventId = "0", count = 1000): Promise<LifecycleEvent[]> {
+    const entries = (await this.redis.xrange(
+      new ShardKeys(this.prefix, shard).events,
+      `(${afterEventId}`,
+      "+",
+      "COUNT",
+      count,
+    )) as [string, string[]][];
+    return entries.map(([eventId, fields]) => {
+      const f = new Map<string, string>();
+      for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] ?? "", fields[i + 1] ?? "");
+      return {
+        eventId,
+        shard,
+        type: f.get("e") ?? "",
+        taskId: f.get("id") ?? "",
+        topic: f.get("tp") ?? "",
+        attempt: Number(f.get("at") ?? "0"),
+      };
+    });
+  }
+
+  /** Stops firing, releases the shards (successors need not wait for expiry) and disconnects. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const set of this.waiters.values()) for (const callback of [...set]) callback();
+    await Promise.all([...this.loops.values()].map((loop) => loop.stop()));
+    await this.elector.stop();
+    await this.redis.zrem(`${this.prefix}:members`, this.identity).catch(() => undefined);
+    this.subscriber.disconnect();
+    await this.redis.quit().catch(() => undefined);
+  }
+}
+
+function decodeCursor(
+  cursor: string | undefined,
+  shardCount: number,
+): { shard: number; offset: number } {
+  if (cursor === undefined || cursor === "") return { shard: 0, offset: 0 };
+  const match = /^(\d+):(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  const shard = Number(match?.[1] ?? NaN);
+  const offset = Number(match?.[2] ?? NaN);
+  if (!Number.isSafeInteger(shard) || !Number.isSafeInteger(offset) || shard >= shardCount) {
+    throw invalidArgument("cursor", "is not a cursor returned by list");
+  }
+  return { shard, offset };
+}

@@ -1,0 +1,279 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Scheduler } from "../../scheduler/scheduler.js";
+import { backoffDelayMs } from "../../scheduler/engine/backoffCodec.js";
+import { isDdqError } from "../../scheduler/engine/errors.js";
+import type { RedisDatabase } from "../env/redisDatabase.js";
+import { useFreshRedisDatabase } from "../env/testContext.js";
+import { waitFor } from "../env/waitFor.js";
+import { bytes, startTestScheduler, text } from "./support.js";
+
+let db: RedisDatabase;
+let scheduler: Scheduler;
+
+beforeAll(async () => {
+  db = await useFreshRedisDatabase();
+});
+afterAll(async () => {
+  await db.close();
+});
+afterEach(async () => {
+  await scheduler.stop();
+});
+
+async function eventTypes(taskId: string): Promise<string[]> {
+  const shard = Number(taskId.split("-")[1]);
+  return (await scheduler.readEvents(shard)).filter((e) => e.taskId === taskId).map((e) => e.type);
+}
+
+describe("task lifecycle on a real redis-server", () => {
+  it("fires a delayed task at its due time, leases it, and records success", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task, created } = await scheduler.enqueue({
+      topic: "orders",
+      payload: bytes("cancel #42"),
+      due: { delayMs: 300 },
+    });
+    expect(created).toBe(true);
+    expect(task.state).toBe("scheduled");
+
+    expect(await scheduler.lease({ topics: ["orders"], max: 1 })).toEqual([]);
+    const [leased] = await scheduler.lease({ topics: ["orders"], max: 1, waitMs: 5_000 });
+    expect(leased?.id).toBe(task.id);
+    expect(text(leased?.payload ?? new Uint8Array())).toBe("cancel #42");
+    expect(leased?.attempt).toBe(1);
+    const got = await scheduler.get(task.id);
+    expect(got.state).toBe("leased");
+    // Fired by the leader's timer, not early (server clock decides: due time <= fire time).
+    expect((leased?.leaseExpiresAtMs ?? 0) - got.leaseTimeoutMs).toBeGreaterThanOrEqual(
+      task.dueAtMs,
+    );
+
+    await scheduler.ack(task.id, "orders", leased?.leaseToken ?? "", bytes("done"));
+    const finished = await scheduler.get(task.id);
+    expect(finished.state).toBe("succeeded");
+    expect(text(finished.result ?? new Uint8Array())).toBe("done");
+    expect(await eventTypes(task.id)).toEqual(["scheduled", "ready", "leased", "succeeded"]);
+    expect((await scheduler.counts("orders")).get("orders")).toMatchObject({
+      scheduled: 0,
+      ready: 0,
+      leased: 0,
+      succeeded: 1,
+    });
+  });
+
+  it("leases higher priority first, then earlier due time", async () => {
+    scheduler = await startTestScheduler(db, { shardCount: 1 });
+    const now = Date.now() - 1_000;
+    const low = await scheduler.enqueue({ topic: "p", due: { atMs: now - 10 }, priority: 0 });
+    const highLate = await scheduler.enqueue({ topic: "p", due: { atMs: now }, priority: 10 });
+    const highEarly = await scheduler.enqueue({ topic: "p", due: { atMs: now - 5 }, priority: 10 });
+    const leased = await scheduler.lease({ topics: ["p"], max: 3 });
+    expect(leased.map((t) => t.id)).toEqual([highEarly.task.id, highLate.task.id, low.task.id]);
+  });
+
+  it("retries with backoff, dead-letters after max attempts, and requeues and purges the dead", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({
+      topic: "flaky",
+      maxAttempts: 2,
+      backoff: { kind: "fixed", delayMs: 200 },
+    });
+    const [first] = await scheduler.lease({ topics: ["flaky"], max: 1 });
+    const retry = await scheduler.fail(task.id, "flaky", first?.leaseToken ?? "", "boom 1");
+    expect(retry.outcome).toBe("retrying");
+    const scheduled = await scheduler.get(task.id);
+    expect(scheduled.state).toBe("scheduled");
+    expect(scheduled.lastError).toBe("boom 1");
+
+    const [second] = await scheduler.lease({ topics: ["flaky"], max: 1, waitMs: 5_000 });
+    expect(second?.attempt).toBe(2);
+    expect(second?.leaseToken).not.toBe(first?.leaseToken);
+    expect(
+      (await scheduler.fail(task.id, "flaky", second?.leaseToken ?? "", "boom 2")).outcome,
+    ).toBe("dead");
+    expect(
+      (await scheduler.list({ state: "dead", topic: "flaky" })).tasks.map((t) => t.id),
+    ).toEqual([task.id]);
+    expect(await eventTypes(task.id)).toEqual([
+      "ready",
+      "leased",
+      "retrying",
+      "ready",
+      "leased",
+      "dead",
+    ]);
+
+    await scheduler.requeueDead(task.id);
+    const [third] = await scheduler.lease({ topics: ["flaky"], max: 1 });
+    expect(third?.attempt).toBe(1);
+    expect(
+      (await scheduler.fail(task.id, "flaky", third?.leaseToken ?? "", "fatal", false)).outcome,
+    ).toBe("dead");
+    expect(await scheduler.purgeDead({ topic: "flaky" })).toBe(1);
+    await expect(scheduler.get(task.id)).rejects.toSatisfy((e) => isDdqError(e, "NOT_FOUND"));
+  });
+
+  it("computes exponential backoff with jitter and cap in Redis, as backoffDelayMs does", async () => {
+    scheduler = await startTestScheduler(db);
+    const policy = { kind: "exponential", initialMs: 10_000, maxMs: 25_000, jitter: 0.5 } as const;
+    for (const attempt of [1, 2, 3, 4]) {
+      const { task } = await scheduler.enqueue({
+        topic: `exp${attempt}`,
+        maxAttempts: 10,
+        backoff: policy,
+      });
+      // Pretend attempt - 1 deliveries happened, so this lease is delivery number `attempt`.
+      await db.client.hset(
+        `${scheduler.prefix}:{${task.id.split("-")[1]}}:t:${task.id}`,
+        "at",
+        attempt - 1,
+      );
+      const [leased] = await scheduler.lease({ topics: [`exp${attempt}`], max: 1 });
+      expect(leased?.attempt).toBe(attempt);
+      const before = Date.now();
+      const outcome = await scheduler.fail(task.id, `exp${attempt}`, leased?.leaseToken ?? "", "x");
+      const after = Date.now();
+      if (outcome.outcome !== "retrying") throw new Error("expected a retry");
+      // Jitter draws u in [0, 1): the delay lies between the u -> 1 and u = 0 values.
+      expect(outcome.retryAtMs - after).toBeGreaterThanOrEqual(
+        backoffDelayMs(policy, attempt, 1) - 50,
+      );
+      expect(outcome.retryAtMs - before).toBeLessThanOrEqual(
+        backoffDelayMs(policy, attempt, 0) + 50,
+      );
+    }
+    expect(backoffDelayMs(policy, 3, 0)).toBe(25_000); // 40 s capped at 25 s
+  });
+
+  it("redelivers a task whose lease expired, with attempt + 1, and rejects the old holder", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({ topic: "crashy", leaseTimeoutMs: 300 });
+    const [first] = await scheduler.lease({ topics: ["crashy"], max: 1 });
+    // The worker "dies": no heartbeat, no ack. The leader's loop recovers the lease at expiry.
+    const [second] = await scheduler.lease({ topics: ["crashy"], max: 1, waitMs: 5_000 });
+    expect(second?.id).toBe(task.id);
+    expect(second?.attempt).toBe((first?.attempt ?? 0) + 1);
+    await expect(scheduler.ack(task.id, "crashy", first?.leaseToken ?? "")).rejects.toSatisfy(
+      (e) => isDdqError(e, "FAILED_PRECONDITION") && e.field === "leaseToken",
+    );
+    await scheduler.ack(task.id, "crashy", second?.leaseToken ?? "");
+    expect((await scheduler.get(task.id)).state).toBe("succeeded");
+    expect(await eventTypes(task.id)).toEqual([
+      "ready",
+      "leased",
+      "expired",
+      "leased",
+      "succeeded",
+    ]);
+  });
+
+  it("keeps a lease alive with heartbeats past its timeout", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({ topic: "slow", leaseTimeoutMs: 300 });
+    const [leased] = await scheduler.lease({ topics: ["slow"], max: 1 });
+    for (let i = 0; i < 4; i += 1) {
+      await new Promise((r) => setTimeout(r, 150));
+      await scheduler.extend(task.id, "slow", leased?.leaseToken ?? "", 300);
+    }
+    expect((await scheduler.get(task.id)).state).toBe("leased");
+    await scheduler.ack(task.id, "slow", leased?.leaseToken ?? "");
+  });
+
+  it("cancels scheduled tasks at once and leased tasks by request", async () => {
+    scheduler = await startTestScheduler(db);
+    const later = await scheduler.enqueue({ topic: "c", due: { delayMs: 60_000 } });
+    expect((await scheduler.cancel(later.task.id)).outcome).toBe("cancelled");
+    expect((await scheduler.get(later.task.id)).state).toBe("cancelled");
+    expect((await scheduler.cancel(later.task.id)).outcome).toBe("unchanged");
+
+    const running = await scheduler.enqueue({ topic: "c" });
+    const [leased] = await scheduler.lease({ topics: ["c"], max: 1 });
+    expect((await scheduler.cancel(running.task.id)).outcome).toBe("requested");
+    const beat = await scheduler.extend(running.task.id, "c", leased?.leaseToken ?? "", 1_000);
+    expect(beat.cancelRequested).toBe(true);
+    expect(
+      (await scheduler.fail(running.task.id, "c", leased?.leaseToken ?? "", "stopped on request"))
+        .outcome,
+    ).toBe("cancelled");
+
+    const done = await scheduler.enqueue({ topic: "c" });
+    const [d] = await scheduler.lease({ topics: ["c"], max: 1 });
+    await scheduler.ack(done.task.id, "c", d?.leaseToken ?? "");
+    await expect(scheduler.cancel(done.task.id)).rejects.toSatisfy((e) =>
+      isDdqError(e, "FAILED_PRECONDITION"),
+    );
+  });
+
+  it("returns the existing task for a repeated idempotency key, and rejects a different payload", async () => {
+    scheduler = await startTestScheduler(db);
+    const first = await scheduler.enqueue({
+      topic: "pay",
+      payload: bytes("a"),
+      idempotencyKey: "order-1",
+      due: { delayMs: 60_000 },
+    });
+    const again = await scheduler.enqueue({
+      topic: "pay",
+      payload: bytes("a"),
+      idempotencyKey: "order-1",
+      due: { delayMs: 60_000 },
+    });
+    expect(again.created).toBe(false);
+    expect(again.task.id).toBe(first.task.id);
+    await expect(
+      scheduler.enqueue({ topic: "pay", payload: bytes("b"), idempotencyKey: "order-1" }),
+    ).rejects.toSatisfy((e) => isDdqError(e, "ALREADY_EXISTS") && e.field === "idempotencyKey");
+    expect((await scheduler.counts("pay")).get("pay")?.scheduled).toBe(1);
+  });
+
+  it("forgets finished tasks after the retention period", async () => {
+    scheduler = await startTestScheduler(db, { defaults: { finishedRetentionMs: 200 } });
+    const { task } = await scheduler.enqueue({ topic: "r" });
+    const [leased] = await scheduler.lease({ topics: ["r"], max: 1 });
+    await scheduler.ack(task.id, "r", leased?.leaseToken ?? "");
+    expect((await scheduler.get(task.id)).state).toBe("succeeded");
+    await waitFor(
+      () =>
+        scheduler.get(task.id).then(
+          () => false,
+          (e: unknown) => isDdqError(e, "NOT_FOUND"),
+        ),
+      {
+        description: "the finished task to expire",
+      },
+    );
+  });
+
+  it("keeps working after the script cache is flushed (NOSCRIPT)", async () => {
+    scheduler = await startTestScheduler(db);
+    await scheduler.enqueue({ topic: "ns" });
+    await db.client.script("FLUSH");
+    const { task } = await scheduler.enqueue({ topic: "ns", due: { delayMs: 50 } });
+    const leased = await scheduler.lease({ topics: ["ns"], max: 2, waitMs: 5_000 });
+    expect(leased.length).toBeGreaterThanOrEqual(1);
+    await waitFor(async () => (await scheduler.get(task.id)).state !== "scheduled", {
+      description: "the second task to fire",
+    });
+  });
+
+  it("lists tasks in a state with a cursor, and counts per state", async () => {
+    scheduler = await startTestScheduler(db);
+    const results = await scheduler.enqueueBatch(
+      Array.from({ length: 25 }, (_, i) => ({ topic: "page", due: { delayMs: 60_000 + i } })),
+    );
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await scheduler.list({
+        state: "scheduled",
+        topic: "page",
+        limit: 7,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      seen.push(...page.tasks.map((t) => t.id));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    expect(seen.sort()).toEqual(results.map((r) => r.task.id).sort());
+    expect((await scheduler.counts("page")).get("page")?.scheduled).toBe(25);
+  });
+});

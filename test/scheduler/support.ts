@@ -1,0 +1,27 @@
+import { randomBytes } from "node:crypto";
+import { Scheduler, type SchedulerOptions } from "../../scheduler/scheduler.js";
+import type { RedisDatabase } from "../env/redisDatabase.js";
+
+/** Fast leader-election timing for tests (client-go's rule still holds). */
+export const FAST_LEASE_TIMING = {
+  leaseDurationMs: 3_000,
+  renewDeadlineMs: 2_000,
+  retryPeriodMs: 500,
+};
+
+/** A scheduler on a test database under a key prefix of its own, so tests in a file never collide. */
+export async function startTestScheduler(
+  db: Pick<RedisDatabase, "url">,
+  options: Partial<SchedulerOptions> = {},
+): Promise<Scheduler> {
+  return Scheduler.start({
+    redisUrl: db.url,
+    prefix: options.prefix ?? `t${randomBytes(4).toString("hex")}`,
+    shardCount: 4,
+    leaseTiming: FAST_LEASE_TIMING,
+    ...options,
+  });
+}
+
+export const bytes = (text: string): Uint8Array => Buffer.from(text, "utf8");
+export const text = (data: Uint8Array): string => Buffer.from(data).toString("utf8");
