@@ -1,5 +1,6 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
 import type { LeaseBackend } from "./leaseBackend.js";
+import { MicroTime, readMicroTime } from "./microTime.js";
 
 interface Observed {
   /** holderIdentity + renewTime + resourceVersion as last seen. */
@@ -41,7 +42,7 @@ export class KubernetesLeaseBackend implements LeaseBackend {
 
   async tryAcquireOrRenew(shard: number): Promise<{ held: boolean; holder?: string }> {
     const name = this.leaseName(shard);
-    const now = new Date();
+    const now = new MicroTime();
     let current: V1Lease;
     try {
       current = await this.api.readNamespacedLease({ name, namespace: this.namespace });
@@ -60,7 +61,7 @@ export class KubernetesLeaseBackend implements LeaseBackend {
     }
     const spec = current.spec ?? {};
     const holder = spec.holderIdentity ?? "";
-    const fingerprint = `${holder}|${spec.renewTime?.toISOString() ?? ""}|${current.metadata?.resourceVersion ?? ""}`;
+    const fingerprint = `${holder}|${readMicroTime(spec.renewTime)?.toISOString() ?? ""}|${current.metadata?.resourceVersion ?? ""}`;
     const seen = this.observed.get(shard);
     if (seen?.fingerprint !== fingerprint)
       this.observed.set(shard, { fingerprint, atMs: this.monotonicNow() });
@@ -70,7 +71,7 @@ export class KubernetesLeaseBackend implements LeaseBackend {
     const expired = holder === "" || observedAt + durationMs <= this.monotonicNow();
     if (!heldByMe && !expired) return { held: false, holder };
 
-    const acquireTime = heldByMe ? (spec.acquireTime ?? now) : now;
+    const acquireTime = (heldByMe ? readMicroTime(spec.acquireTime) : undefined) ?? now;
     const transitions = (spec.leaseTransitions ?? 0) + (heldByMe ? 0 : 1);
     const body = this.record(name, acquireTime, now, transitions);
     if (body.metadata !== undefined)
@@ -93,7 +94,9 @@ export class KubernetesLeaseBackend implements LeaseBackend {
       const spec = current.spec ?? {};
       spec.holderIdentity = "";
       spec.leaseDurationSeconds = 1;
-      spec.renewTime = new Date();
+      spec.renewTime = new MicroTime();
+      const acquireTime = readMicroTime(spec.acquireTime);
+      if (acquireTime !== undefined) spec.acquireTime = acquireTime;
       const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", spec };
       if (current.metadata !== undefined) body.metadata = current.metadata;
       await this.api.replaceNamespacedLease({ name, namespace: this.namespace, body });

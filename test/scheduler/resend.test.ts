@@ -1,0 +1,106 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ShardKeys } from "../../scheduler/engine/keys.js";
+import { ScriptRunner } from "../../scheduler/engine/scripts.js";
+import { ShardEngine } from "../../scheduler/engine/shardEngine.js";
+import { formatTaskId, UlidGenerator } from "../../scheduler/engine/taskId.js";
+import { prepareTask } from "../../scheduler/engine/validation.js";
+import { DEFAULT_DEFAULTS, DEFAULT_LIMITS } from "../../scheduler/engine/model.js";
+import type { RedisDatabase } from "../env/redisDatabase.js";
+import { useFreshRedisDatabase } from "../env/testContext.js";
+
+// ioredis resends in-flight commands after a reconnect, so every script may run twice with the
+// same arguments. Each must then have the effect of running once.
+let db: RedisDatabase;
+let redis: Redis;
+let engine: ShardEngine;
+const keys = new ShardKeys("resend", 0);
+
+beforeAll(async () => {
+  db = await useFreshRedisDatabase();
+  redis = new Redis(db.url);
+  const scripts = new ScriptRunner(redis);
+  const epoch = String(await redis.incr(keys.epoch));
+  engine = new ShardEngine(scripts, keys, epoch, {
+    maxHorizonMs: DEFAULT_LIMITS.maxHorizonMs,
+    eventsMaxLen: 10_000,
+    idempotencyRetentionMs: 60_000,
+    finishedRetentionMs: 60_000,
+    leaseRequestRetentionMs: 60_000,
+  });
+});
+afterAll(async () => {
+  redis.disconnect();
+  await db.close();
+});
+
+const ids = new UlidGenerator();
+const task = (topic: string): ReturnType<typeof prepareTask> =>
+  prepareTask({ topic, maxAttempts: 3 }, DEFAULT_LIMITS, DEFAULT_DEFAULTS);
+
+describe("scripts run twice with the same arguments", () => {
+  it("enqueue creates one task", async () => {
+    const id = formatTaskId(ids.next(), 0);
+    const [first] = await engine.enqueue("t1", [id], [task("t1")], [""]);
+    const [second] = await engine.enqueue("t1", [id], [task("t1")], [""]);
+    expect(first?.created).toBe(true);
+    expect(second).toMatchObject({ created: false, task: { id } });
+    expect(await redis.zcard(keys.ready("t1"))).toBe(1);
+    expect(await redis.hget(keys.counts, "t1|ready")).toBe("1");
+  });
+
+  it("lease with the same request id leases the same tasks, not new ones", async () => {
+    const a = formatTaskId(ids.next(), 0);
+    const b = formatTaskId(ids.next(), 0);
+    await engine.enqueue("t2", [a, b], [task("t2"), task("t2")], ["", ""]);
+    const first = await engine.lease("t2", 1, 0, "req-1");
+    const again = await engine.lease("t2", 1, 0, "req-1");
+    expect(again).toEqual(first);
+    expect(await redis.zcard(keys.ready("t2"))).toBe(1);
+    expect(await redis.hget(keys.task(first[0]?.id ?? ""), "at")).toBe("1");
+  });
+
+  it("ack, fail and cancel apply once", async () => {
+    const a = formatTaskId(ids.next(), 0);
+    const b = formatTaskId(ids.next(), 0);
+    await engine.enqueue("t3", [a, b], [task("t3"), task("t3")], ["", ""]);
+    const [ta, tb] = await engine.lease("t3", 2, 0, "req-2");
+    expect(await engine.ack(ta?.id ?? "", "t3", ta?.leaseToken ?? "", undefined)).toBe("ok");
+    expect(await engine.ack(ta?.id ?? "", "t3", ta?.leaseToken ?? "", undefined)).toBe("already");
+    expect(await redis.hget(keys.counts, "t3|succeeded")).toBe("1");
+
+    const failed = await engine.fail(tb?.id ?? "", "t3", tb?.leaseToken ?? "", "x", true);
+    const again = await engine.fail(tb?.id ?? "", "t3", tb?.leaseToken ?? "", "x", true);
+    expect(again).toEqual(failed);
+    expect(await redis.zcard(keys.scheduled("t3"))).toBe(1);
+    expect(await redis.hget(keys.counts, "t3|scheduled")).toBe("1");
+
+    expect((await engine.cancel(tb?.id ?? "", "t3")).outcome).toBe("cancelled");
+    expect((await engine.cancel(tb?.id ?? "", "t3")).outcome).toBe("unchanged");
+    expect(await redis.hget(keys.counts, "t3|cancelled")).toBe("1");
+  });
+
+  it("fire and recover move each task once", async () => {
+    const a = formatTaskId(ids.next(), 0);
+    await engine.enqueue(
+      "t4",
+      [a],
+      [
+        prepareTask(
+          { topic: "t4", due: { delayMs: 1 }, leaseTimeoutMs: 100 },
+          DEFAULT_LIMITS,
+          DEFAULT_DEFAULTS,
+        ),
+      ],
+      [""],
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    const fired = await Promise.all([engine.fireDue("t4"), engine.fireDue("t4")]);
+    expect(fired.map((f) => f.moved).sort()).toEqual([0, 1]);
+    await engine.lease("t4", 1, 100, "req-3");
+    await new Promise((r) => setTimeout(r, 120));
+    const recovered = await Promise.all([engine.recoverExpired("t4"), engine.recoverExpired("t4")]);
+    expect(recovered.map((r) => r.requeued).sort()).toEqual([0, 1]);
+    expect(await redis.zcard(keys.ready("t4"))).toBe(1);
+  });
+});
