@@ -78,6 +78,13 @@ export function shardOfTaskId(id: string): number | undefined {
   return match?.[2] === undefined ? undefined : Number(match[2]);
 }
 
+/** The creation time (ms) a ULID-based task id encodes in its first ten characters. */
+export function createdAtOfTaskId(id: string): number {
+  let ms = 0;
+  for (const char of id.slice(0, 10)) ms = ms * 32 + CROCKFORD.indexOf(char);
+  return ms;
+}
+
 /** FNV-1a 32-bit: a stable hash that places an idempotency key on the same shard every time. */
 export function stableHash(text: string): number {
   let hash = 0x811c9dc5;

@@ -1,12 +1,14 @@
 import { decodeBackoff } from "./backoffCodec.js";
+import { createdAtOfTaskId } from "./taskId.js";
 import { TASK_STATES, type OwnerReference, type Task, type TaskState } from "./model.js";
 
 /**
  * Field names of a task hash (short, to keep Redis memory per task low):
  * tp topic, pl payload, st state, due due time, pr priority (absent = 0), at attempt,
  * ma max attempts, bo backoff, lt lease timeout, ik idempotency key, ow owner JSON,
- * tc traceparent, ca created, lx lease expiry, tk lease token, lf token of the last applied
- * failure, cr cancel requested, le last error, rs result, fa finished.
+ * tc traceparent, lx lease expiry, tk lease token, lf token of the last applied
+ * failure, cr cancel requested, le last error, rs result, fa finished. The creation time is
+ * not stored: the id (a ULID) encodes it.
  */
 export type TaskRecord = Map<string, Buffer>;
 
@@ -44,7 +46,7 @@ export function decodeTask(id: string, shard: number, record: TaskRecord): Task 
     maxAttempts: num(record, "ma") ?? 1,
     backoff: decodeBackoff(text(record, "bo") ?? "f:0"),
     leaseTimeoutMs: num(record, "lt") ?? 0,
-    createdAtMs: num(record, "ca") ?? 0,
+    createdAtMs: createdAtOfTaskId(id),
     cancelRequested: text(record, "cr") === "1",
   };
   const optional = {

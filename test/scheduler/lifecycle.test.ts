@@ -43,6 +43,7 @@ describe("task lifecycle on a real redis-server", () => {
     expect(leased?.attempt).toBe(1);
     const got = await scheduler.get(task.id);
     expect(got.state).toBe("leased");
+    expect(Math.abs(got.createdAtMs - (task.dueAtMs - 300))).toBeLessThan(1_000);
     // Fired by the leader's timer, not early (server clock decides: due time <= fire time).
     expect((leased?.leaseExpiresAtMs ?? 0) - got.leaseTimeoutMs).toBeGreaterThanOrEqual(
       task.dueAtMs,

@@ -86,7 +86,7 @@ for i = 0, n - 1 do
       state = 'scheduled'
       redis.call('ZADD', KEYS[3], int(dueAt), id)
     end
-    redis.call('HSET', taskKey, 'tp', topic, 'st', state, 'due', int(dueAt), 'ca', int(now),
+    redis.call('HSET', taskKey, 'tp', topic, 'st', state, 'due', int(dueAt),
       'ma', ARGV[b + 5], 'bo', ARGV[b + 6], 'lt', ARGV[b + 7], 'at', 0, 'pl', ARGV[b + 1])
     if priority ~= '0' then redis.call('HSET', taskKey, 'pr', priority) end
     if idemKey ~= '' then
