@@ -18,7 +18,12 @@ import {
   type TaskState,
 } from "./engine/model.js";
 import { replyString, ScriptRunner } from "./engine/scripts.js";
-import { ShardEngine, type FailOutcome, type ShardEngineSettings } from "./engine/shardEngine.js";
+import {
+  ShardEngine,
+  type AckItem,
+  type FailOutcome,
+  type ShardEngineSettings,
+} from "./engine/shardEngine.js";
 import { decodeTask, recordFromHgetall } from "./engine/taskRecord.js";
 import { formatTaskId, shardOfTaskId, stableHash, UlidGenerator } from "./engine/taskId.js";
 import { prepareTask, validateTopic, type PreparedTask } from "./engine/validation.js";
@@ -575,14 +580,62 @@ export class Scheduler {
   }
 
   async ack(id: string, topic: string, leaseToken: string, result?: Uint8Array): Promise<void> {
-    const shard = this.parseId(id);
-    if (result !== undefined && result.length > this.limits.maxResultBytes) {
-      throw invalidArgument(
-        "result",
-        `is ${result.length} bytes, more than the limit of ${this.limits.maxResultBytes}`,
-      );
-    }
-    await this.onShard(shard, (e) => e.ack(id, topic, leaseToken, result));
+    const item: AckItem & { topic: string } = { id, topic, leaseToken };
+    if (result !== undefined) item.result = result;
+    const [answer] = await this.ackMany([item]);
+    if (answer !== undefined) throw answer;
+  }
+
+  /**
+   * Acks many tasks, batched per shard and topic (one script call each). Answers in input order:
+   * undefined for success (or a resent ack), a DdqError for an item that failed (NOT_FOUND;
+   * FAILED_PRECONDITION with field leaseToken for a stale lease; NOT_LEADER).
+   */
+  async ackMany(
+    items: readonly (AckItem & { topic: string })[],
+  ): Promise<(DdqError | undefined)[]> {
+    const answers = new Array<DdqError | undefined>(items.length);
+    const groups = new Map<string, { shard: number; topic: string; indexes: number[] }>();
+    items.forEach((item, index) => {
+      const shard = this.parseId(item.id, items.length === 1 ? "id" : `items[${index}].id`);
+      if (item.result !== undefined && item.result.length > this.limits.maxResultBytes) {
+        throw invalidArgument(
+          items.length === 1 ? "result" : `items[${index}].result`,
+          `is ${item.result.length} bytes, more than the limit of ${this.limits.maxResultBytes}`,
+        );
+      }
+      const key = `${shard}|${item.topic}`;
+      const group = groups.get(key) ?? { shard, topic: item.topic, indexes: [] };
+      group.indexes.push(index);
+      groups.set(key, group);
+    });
+    await Promise.all(
+      [...groups.values()].map(async ({ shard, topic, indexes }) => {
+        const batch = indexes.map((i) => items[i]).filter((item) => item !== undefined);
+        let replies: Awaited<ReturnType<ShardEngine["ack"]>>;
+        try {
+          replies = await this.onShard(shard, (e) => e.ack(topic, batch));
+        } catch (error) {
+          if (!(error instanceof DdqError)) throw error;
+          for (const index of indexes) answers[index] = error;
+          return;
+        }
+        replies.forEach((reply, j) => {
+          const index = indexes[j] ?? 0;
+          const id = items[index]?.id ?? "";
+          if (reply === "notfound") {
+            answers[index] = new DdqError("NOT_FOUND", `task ${id} not found in topic ${topic}`);
+          } else if (typeof reply === "object") {
+            answers[index] = new DdqError(
+              "FAILED_PRECONDITION",
+              `the lease token is not task ${id}'s current lease (task state: ${reply.staleState}); the lease expired or was superseded`,
+              "leaseToken",
+            );
+          }
+        });
+      }),
+    );
+    return answers;
   }
 
   async fail(

@@ -39,6 +39,15 @@ export interface RecoverResult {
   nextExpiryMs: number | undefined;
 }
 
+export interface AckItem {
+  id: string;
+  leaseToken: string;
+  result?: Uint8Array;
+}
+
+/** "ok", "already" (a resend), "notfound", or the state of a task whose lease token is stale. */
+export type AckAnswer = "ok" | "already" | "notfound" | { staleState: string };
+
 export type FailOutcome =
   { outcome: "retrying"; retryAtMs: number } | { outcome: "dead" | "cancelled" };
 
@@ -250,27 +259,30 @@ export class ShardEngine {
     return { leaseExpiresAtMs: expiry ?? 0, cancelRequested: cancel === 1 };
   }
 
-  async ack(
-    id: string,
-    topic: string,
-    leaseToken: string,
-    result: Uint8Array | undefined,
-  ): Promise<"ok" | "already"> {
+  /** Acks tasks of one topic in one call; one answer per item, in order. */
+  async ack(topic: string, items: readonly AckItem[]): Promise<AckAnswer[]> {
     const k = this.keys;
-    const reply = await this.run(
-      "ack",
-      [k.epoch, k.task(id), k.leased(topic), k.leaseTopics, k.finished, k.counts, k.events],
-      [
-        this.epoch,
-        id,
-        leaseToken,
-        Buffer.from(result ?? new Uint8Array()),
-        this.settings.finishedRetentionMs,
-        this.settings.eventsMaxLen,
-        topic,
-      ],
+    const args: ScriptArg[] = [
+      this.epoch,
+      topic,
+      this.settings.finishedRetentionMs,
+      this.settings.eventsMaxLen,
+      items.length,
+    ];
+    for (const item of items)
+      args.push(item.id, item.leaseToken, Buffer.from(item.result ?? new Uint8Array()));
+    const reply = replyArray(
+      await this.run(
+        "ack",
+        [k.epoch, k.taskPrefix, k.leased(topic), k.leaseTopics, k.finished, k.counts, k.events],
+        args,
+      ),
     );
-    return replyString(reply) === "already" ? "already" : "ok";
+    return reply.map((value) => {
+      const answer = replyString(value);
+      if (answer === "ok" || answer === "already" || answer === "notfound") return answer;
+      return { staleState: answer.slice("stale:".length) };
+    });
   }
 
   async fail(

@@ -155,7 +155,11 @@ export function prepareTask(
       "must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)",
     );
   }
-  const fingerprint = createHash("sha256").update(topic).update("\0").update(payload).digest("hex");
+  // Only a task with an idempotency key needs its fingerprint (a reused key must match it).
+  const fingerprint =
+    idempotencyKey === ""
+      ? ""
+      : createHash("sha256").update(topic).update("\0").update(payload).digest("hex");
   return {
     topic,
     payload,

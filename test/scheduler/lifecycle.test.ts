@@ -168,6 +168,29 @@ describe("task lifecycle on a real redis-server", () => {
     ]);
   });
 
+  it("acks a batch in one call, answering each item on its own", async () => {
+    scheduler = await startTestScheduler(db, { shardCount: 1 });
+    await scheduler.enqueueBatch([{ topic: "many" }, { topic: "many" }, { topic: "many" }]);
+    const [a, b, c] = await scheduler.lease({ topics: ["many"], max: 3 });
+    if (a === undefined || b === undefined || c === undefined) throw new Error("expected 3 leases");
+    const answers = await scheduler.ackMany([
+      { id: a.id, topic: "many", leaseToken: a.leaseToken },
+      { id: b.id, topic: "many", leaseToken: "forged.1" },
+      { id: "01KAKJ6Y0P4X8Z6W6E9B7M2N3Q-0", topic: "many", leaseToken: "x" },
+      { id: c.id, topic: "many", leaseToken: c.leaseToken, result: bytes("r") },
+    ]);
+    expect(answers.map((e) => e?.code)).toEqual([
+      undefined,
+      "FAILED_PRECONDITION",
+      "NOT_FOUND",
+      undefined,
+    ]);
+    expect((await scheduler.get(a.id)).state).toBe("succeeded");
+    expect((await scheduler.get(b.id)).state).toBe("leased");
+    expect(text((await scheduler.get(c.id)).result ?? new Uint8Array())).toBe("r");
+    expect((await scheduler.counts("many")).get("many")).toMatchObject({ leased: 1, succeeded: 2 });
+  });
+
   it("keeps a lease alive with heartbeats past its timeout", async () => {
     scheduler = await startTestScheduler(db);
     const { task } = await scheduler.enqueue({ topic: "slow", leaseTimeoutMs: 300 });

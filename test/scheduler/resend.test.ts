@@ -65,8 +65,9 @@ describe("scripts run twice with the same arguments", () => {
     const b = formatTaskId(ids.next(), 0);
     await engine.enqueue("t3", [a, b], [task("t3"), task("t3")], ["", ""]);
     const [ta, tb] = await engine.lease("t3", 2, 0, "req-2");
-    expect(await engine.ack(ta?.id ?? "", "t3", ta?.leaseToken ?? "", undefined)).toBe("ok");
-    expect(await engine.ack(ta?.id ?? "", "t3", ta?.leaseToken ?? "", undefined)).toBe("already");
+    const ackA = [{ id: ta?.id ?? "", leaseToken: ta?.leaseToken ?? "" }];
+    expect(await engine.ack("t3", ackA)).toEqual(["ok"]);
+    expect(await engine.ack("t3", ackA)).toEqual(["already"]);
     expect(await redis.hget(keys.counts, "t3|succeeded")).toBe("1");
 
     const failed = await engine.fail(tb?.id ?? "", "t3", tb?.leaseToken ?? "", "x", true);

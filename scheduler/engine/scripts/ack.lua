@@ -1,33 +1,54 @@
 --[[
-  ack: the worker holding the lease finished the task (leased -> succeeded). The task stays
-  readable, with its result, for the retention period. Idempotent: a resent ack of the same
-  lease answers "already".
+  ack: workers holding the leases finished tasks of one topic (leased -> succeeded). Each task
+  stays readable, with its result, for the retention period. Batched: one call acks many tasks;
+  each gets its own answer. Idempotent: a resent ack of the same lease answers "already".
 
-  KEYS[1] epoch  KEYS[2] task key  KEYS[3] leased:T  KEYS[4] lease-topics
+  KEYS[1] epoch  KEYS[2] task-key prefix  KEYS[3] leased:T  KEYS[4] lease-topics
   KEYS[5] finished  KEYS[6] counts  KEYS[7] events
 
-  ARGV[1] epoch  ARGV[2] task id  ARGV[3] lease token  ARGV[4] result ("" = none)
-  ARGV[5] retention ms  ARGV[6] events max length  ARGV[7] topic
+  ARGV[1] epoch  ARGV[2] topic  ARGV[3] retention ms  ARGV[4] events max length
+  ARGV[5] number of tasks (n), then n groups of 3: task id, lease token, result ("" = none)
 
-  Returns "ok" or "already". Errors: STALE_EPOCH, NOT_FOUND, STALE_LEASE <state>.
+  Returns n answers: "ok", "already", "notfound" or "stale:<state>" (the token is not the
+  task's current lease). Errors: STALE_EPOCH.
 ]]
 -- @include "common"
 
 local err = checkEpoch(KEYS[1], ARGV[1])
 if err then return err end
 
-local id = ARGV[2]
-local topic = ARGV[7]
-local f = redis.call('HMGET', KEYS[2], 'st', 'tk', 'at', 'tp')
-if not f[1] or f[4] ~= topic then return redis.error_reply('NOT_FOUND') end
-if f[2] == ARGV[3] and f[1] == 'succeeded' then return 'already' end
-if f[1] ~= 'leased' or f[2] ~= ARGV[3] then return redis.error_reply('STALE_LEASE ' .. f[1]) end
+local topic = ARGV[2]
+local retention = ARGV[3]
+local n = tonumber(ARGV[5])
 local now = nowMs()
-redis.call('ZREM', KEYS[3], id)
-refreshHead(KEYS[3], KEYS[4], topic)
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'rs', ARGV[4]) end
-finish(KEYS[2], KEYS[5], id, 'succeeded', now, ARGV[5])
-count(KEYS[6], topic, 'leased', -1)
-count(KEYS[6], topic, 'succeeded', 1)
-emit(KEYS[7], ARGV[6], 'succeeded', id, topic, f[3])
-return 'ok'
+local out = {}
+local acked = 0
+for i = 0, n - 1 do
+  local id, token, result = ARGV[6 + i * 3], ARGV[7 + i * 3], ARGV[8 + i * 3]
+  local taskKey = KEYS[2] .. id
+  local f = redis.call('HMGET', taskKey, 'st', 'tk', 'at', 'tp')
+  if not f[1] or f[4] ~= topic then
+    out[i + 1] = 'notfound'
+  elseif f[2] == token and f[1] == 'succeeded' then
+    out[i + 1] = 'already'
+  elseif f[1] ~= 'leased' or f[2] ~= token then
+    out[i + 1] = 'stale:' .. f[1]
+  else
+    redis.call('ZREM', KEYS[3], id)
+    if result ~= '' then redis.call('HSET', taskKey, 'rs', result) end
+    redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', int(now))
+    redis.call('HDEL', taskKey, 'lx')
+    redis.call('PEXPIRE', taskKey, retention)
+    redis.call('ZADD', KEYS[5], int(now), id)
+    emit(KEYS[7], ARGV[4], 'succeeded', id, topic, f[3])
+    acked = acked + 1
+    out[i + 1] = 'ok'
+  end
+end
+if acked > 0 then
+  refreshHead(KEYS[3], KEYS[4], topic)
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. int(now - tonumber(retention)))
+  count(KEYS[6], topic, 'leased', -acked)
+  count(KEYS[6], topic, 'succeeded', acked)
+end
+return out

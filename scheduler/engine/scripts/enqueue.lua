@@ -55,7 +55,7 @@ for i = 0, n - 1 do
   end
 end
 
-local wake = false
+local created = { ready = 0, scheduled = 0 }
 local headBefore = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
 for i = 0, n - 1 do
   local b = 8 + i * FIELDS
@@ -95,7 +95,7 @@ for i = 0, n - 1 do
     end
     if ARGV[b + 10] ~= '' then redis.call('HSET', taskKey, 'ow', ARGV[b + 10]) end
     if ARGV[b + 11] ~= '' then redis.call('HSET', taskKey, 'tc', ARGV[b + 11]) end
-    count(KEYS[6], topic, state, 1)
+    created[state] = created[state] + 1
     emit(KEYS[7], maxLen, state == 'ready' and 'ready' or 'scheduled', id, topic, 0)
     table.insert(out, 'created')
     table.insert(out, id)
@@ -104,6 +104,8 @@ for i = 0, n - 1 do
   end
 end
 
+if created.ready > 0 then count(KEYS[6], topic, 'ready', created.ready) end
+if created.scheduled > 0 then count(KEYS[6], topic, 'scheduled', created.scheduled) end
 local before = headBefore[2] and tonumber(headBefore[2]) or nil
 refreshHead(KEYS[3], KEYS[5], topic)
 local headAfter = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')

@@ -18,16 +18,18 @@ local topic = ARGV[2]
 local now = nowMs()
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(now), 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
 local moved = 0
+local ids = {}
 for i = 1, #due, 2 do
   local id = due[i]
   local taskKey = KEYS[7] .. id
   local f = redis.call('HMGET', taskKey, 'pr', 'at')
   redis.call('ZADD', KEYS[3], readyScore(f[1] or '0', due[i + 1]), id)
   redis.call('HSET', taskKey, 'st', 'ready')
-  redis.call('ZREM', KEYS[2], id)
   emit(KEYS[6], ARGV[4], 'ready', id, topic, f[2] or '0')
   moved = moved + 1
+  ids[moved] = id
 end
+zremAll(KEYS[2], ids)
 if moved > 0 then
   count(KEYS[5], topic, 'scheduled', -moved)
   count(KEYS[5], topic, 'ready', moved)

@@ -52,3 +52,10 @@ local function finish(taskKey, finishedKey, id, state, now, retentionMs)
   redis.call('ZADD', finishedKey, int(now), id)
   redis.call('ZREMRANGEBYSCORE', finishedKey, '-inf', '(' .. int(now - tonumber(retentionMs)))
 end
+
+-- ZREM of many members, in chunks (unpack of thousands of values overflows Lua's C stack).
+local function zremAll(key, members)
+  for i = 1, #members, 500 do
+    redis.call('ZREM', key, unpack(members, i, math.min(i + 499, #members)))
+  end
+end
