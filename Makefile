@@ -32,8 +32,8 @@ build: setup ## Compile TypeScript to dist/ (the `ddq` CLI).
 demo: setup ## Local demo: Redis + control plane + ddq with real custom resources firing.
 	@echo "make demo arrives with the deploy-and-run issue (#7): it needs the scheduler, operator and worker."
 
-bench: setup ## Benchmarks against BullMQ on the same redis-server.
-	@echo "make bench arrives with the scheduler-core issue (#3)."
+bench: setup ## Engine benchmark vs BullMQ on a fresh local redis-server (writes bench/results/engine.json).
+	npx tsx bench/engine.ts
 
 clean: ## Remove build output (keeps node_modules and the tool cache).
 	rm -rf dist coverage

@@ -119,6 +119,16 @@ export class Scheduler {
   private readonly log: (message: string) => void;
   private readonly leaseTiming: LeaseTiming;
   private roundRobin = 0;
+  /** Shards led now, ascending (kept in step with `engines`). */
+  private led: readonly number[] = [];
+  /**
+   * "<shard>|<topic>" ready queues known to be empty: a lease found fewer tasks than it asked
+   * for, and nothing has made a task of that topic ready on that shard since. Exact, because only
+   * this replica (the shard's leader) writes to the shard. Lease skips them.
+   */
+  private readonly emptyReadyQueues = new Set<string>();
+  /** Per "<shard>|<topic>": how many times tasks became ready (guards emptyReadyQueues). */
+  private readonly readyVersions = new Map<string, number>();
   private stopped = false;
 
   private constructor(options: SchedulerOptions) {
@@ -238,7 +248,7 @@ export class Scheduler {
     this.engines.set(shard, engine);
     const loop = new FiringLoop(engine, this.redis, {
       onReady: (topic) => {
-        this.notifyReady(topic);
+        this.notifyReady(shard, topic);
       },
       onFencedOff: () => {
         this.elector.lost(shard);
@@ -246,6 +256,7 @@ export class Scheduler {
       log: this.log,
     });
     this.loops.set(shard, loop);
+    this.led = [...this.engines.keys()].sort((a, b) => a - b);
     void this.subscriber.subscribe(keys.wakeChannel).catch((error: unknown) => {
       this.log(`shard ${shard}: subscribe failed: ${String(error)}`);
     });
@@ -254,6 +265,9 @@ export class Scheduler {
 
   private stopLeading(shard: number): void {
     this.engines.delete(shard);
+    this.led = [...this.engines.keys()].sort((a, b) => a - b);
+    for (const key of this.emptyReadyQueues)
+      if (key.startsWith(`${shard}|`)) this.emptyReadyQueues.delete(key);
     const loop = this.loops.get(shard);
     this.loops.delete(shard);
     void loop?.stop();
@@ -269,9 +283,9 @@ export class Scheduler {
     this.loops.get(shard)?.wake(Number(message));
   }
 
-  /** Shards this replica leads now. */
-  ledShards(): number[] {
-    return this.elector.heldShards();
+  /** Shards this replica leads now (ascending). */
+  ledShards(): readonly number[] {
+    return this.led;
   }
 
   /** The epoch this replica holds for a shard (tests use it to check fencing). */
@@ -383,7 +397,7 @@ export class Scheduler {
               if (item !== undefined) results[item.index] = result;
             });
             if (created.some((r) => r.created && r.task.state === "ready"))
-              this.notifyReady(group.topic);
+              this.notifyReady(group.shard, group.topic);
             const earliest = Math.min(
               ...created.filter((r) => r.task.state === "scheduled").map((r) => r.task.dueAtMs),
             );
@@ -485,6 +499,9 @@ export class Scheduler {
       for (const topic of request.topics) {
         for (const shard of this.ledShards()) {
           if (leased.length >= request.max) break;
+          const queue = `${shard}|${topic}`;
+          if (this.emptyReadyQueues.has(queue)) continue;
+          const version = this.readyVersions.get(queue) ?? 0;
           try {
             const got = await this.onShard(shard, (e) =>
               e.lease(
@@ -494,6 +511,12 @@ export class Scheduler {
                 `${requestId}.${shard}.${topic}`,
               ),
             );
+            const asked = request.max - leased.length;
+            // Empty only if nothing became ready since the lease was sent (its notification may
+            // have run before this continuation).
+            if (got.length < asked && (this.readyVersions.get(queue) ?? 0) === version) {
+              this.emptyReadyQueues.add(queue);
+            }
             if (got.length > 0) {
               // The loop must wake when these leases expire, not when it last planned to.
               this.loops.get(shard)?.wake(Math.min(...got.map((t) => t.leaseExpiresAtMs)));
@@ -556,7 +579,10 @@ export class Scheduler {
     };
   }
 
-  private notifyReady(topic: string): void {
+  private notifyReady(shard: number, topic: string): void {
+    const queue = `${shard}|${topic}`;
+    this.emptyReadyQueues.delete(queue);
+    this.readyVersions.set(queue, (this.readyVersions.get(queue) ?? 0) + 1);
     const set = this.waiters.get(topic);
     if (set === undefined) return;
     for (const callback of [...set]) callback();
@@ -660,7 +686,7 @@ export class Scheduler {
     const shard = this.parseId(id);
     const topic = await this.topicOf(id, shard);
     const result = await this.onShard(shard, (e) => e.requeueDead(id, topic));
-    if (result.outcome === "requeued") this.notifyReady(topic);
+    if (result.outcome === "requeued") this.notifyReady(shard, topic);
     else if (result.state !== "ready") {
       throw new DdqError("FAILED_PRECONDITION", `task ${id} is ${result.state}, not dead`);
     }

@@ -11,26 +11,40 @@ export interface FiringLoopHooks {
   log(message: string): void;
 }
 
-/** A sleep that can be cut short. */
-class Alarm {
+/**
+ * A sleep that can be cut short. A ring while nobody sleeps is remembered, so that a wake-up
+ * arriving during a pass (an earlier task enqueued meanwhile) cuts the next sleep short.
+ */
+export class Alarm {
   private wakeUp: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Local time (Date.now) the current sleep ends at. */
+  private pending = false;
+  /** Local time (Date.now) the current sleep ends at; +Infinity while not sleeping. */
   until = Number.POSITIVE_INFINITY;
 
   sleep(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
     this.until = Date.now() + ms;
     return new Promise((resolve) => {
-      this.wakeUp = resolve;
-      this.timer = setTimeout(resolve, Math.max(0, ms));
+      this.wakeUp = () => {
+        this.wakeUp = undefined;
+        this.until = Number.POSITIVE_INFINITY;
+        resolve();
+      };
+      this.timer = setTimeout(this.wakeUp, Math.max(0, ms));
     });
   }
 
   ring(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.until = Number.NEGATIVE_INFINITY;
-    this.wakeUp?.();
-    this.wakeUp = undefined;
+    if (this.wakeUp === undefined) {
+      this.pending = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.wakeUp();
   }
 }
 
@@ -45,8 +59,10 @@ export class FiringLoop {
   private running = false;
   private readonly alarm = new Alarm();
   private done: Promise<void> = Promise.resolve();
-  /** Redis clock minus local clock, ms. */
+  /** Redis clock minus local clock, ms (an upper bound: see observeClock). */
   private clockOffsetMs = 0;
+  /** Whether the last pass moved anything (if not, an early wake-up waits 1 ms, not 0). */
+  private lastPassMoved = false;
 
   constructor(
     private readonly engine: ShardEngine,
@@ -73,15 +89,27 @@ export class FiringLoop {
     if (atMs === undefined || atMs - this.clockOffsetMs < this.alarm.until) this.alarm.ring();
   }
 
+  /**
+   * Redis read its clock (`redisNowMs`) somewhere between our send and our receipt of the reply,
+   * so `redisNowMs - sentAtMs` is an upper bound of the offset. Using the bound means timers can
+   * only fire early (by at most the round trip: the script then finds nothing due and the loop
+   * sleeps again), never late, however long the event loop took to process the reply.
+   */
+  private observeClock(redisNowMs: number, sentAtMs: number): void {
+    this.clockOffsetMs = redisNowMs - sentAtMs;
+  }
+
   private redisNow(): number {
     return Date.now() + this.clockOffsetMs;
   }
 
   private async run(): Promise<void> {
     let failures = 0;
+    const sentAtMs = Date.now();
     const [seconds, micros] = await this.redis.time().catch(() => [0, 0]);
-    if (Number(seconds) > 0)
-      this.clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Date.now();
+    if (Number(seconds) > 0) {
+      this.observeClock(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), sentAtMs);
+    }
     while (this.running) {
       try {
         const nextMs = await this.pass();
@@ -90,7 +118,8 @@ export class FiringLoop {
           nextMs === undefined
             ? this.maxIdleMs
             : Math.min(this.maxIdleMs, nextMs - this.redisNow());
-        if (sleepMs > 0) await this.alarm.sleep(sleepMs);
+        // Woken a little early (see observeClock) with nothing moved: wait 1 ms rather than spin.
+        await this.alarm.sleep(Math.max(sleepMs, this.lastPassMoved ? 0 : 1));
       } catch (error) {
         if (isDdqError(error, "STALE_EPOCH")) {
           this.running = false;
@@ -110,6 +139,7 @@ export class FiringLoop {
   /** One pass: fire what is due, recover what expired; returns the next instant to look again. */
   private async pass(): Promise<number | undefined> {
     const keys = this.engine.keys;
+    this.lastPassMoved = false;
     const horizon = String(this.redisNow() + 1);
     const [dueTopics, expiredTopics] = await Promise.all([
       this.redis.zrangebyscore(keys.dueTopics, "-inf", horizon, "LIMIT", 0, 256),
@@ -118,9 +148,13 @@ export class FiringLoop {
     await Promise.all([
       ...dueTopics.map(async (topic) => {
         for (;;) {
+          const sentAtMs = Date.now();
           const fired = await this.engine.fireDue(topic);
-          this.clockOffsetMs = fired.nowMs - Date.now();
-          if (fired.moved > 0) this.hooks.onReady(topic);
+          this.observeClock(fired.nowMs, sentAtMs);
+          if (fired.moved > 0) {
+            this.lastPassMoved = true;
+            this.hooks.onReady(topic);
+          }
           if (fired.moved < SCRIPT_BATCH_LIMIT) return;
         }
       }),
@@ -128,6 +162,8 @@ export class FiringLoop {
         for (;;) {
           const recovered = await this.engine.recoverExpired(topic);
           if (recovered.requeued > 0) this.hooks.onReady(topic);
+          if (recovered.requeued + recovered.dead + recovered.cancelled > 0)
+            this.lastPassMoved = true;
           if (recovered.requeued + recovered.dead + recovered.cancelled < SCRIPT_BATCH_LIMIT)
             return;
         }

@@ -109,6 +109,31 @@ export class ShardEngine {
     fieldPrefix: readonly string[],
   ): Promise<EnqueueResult[]> {
     const k = this.keys;
+    const profiles = new Map<string, number>();
+    const taskArgs: ScriptArg[] = [];
+    tasks.forEach((t, i) => {
+      const profile = `${t.priority}|${t.maxAttempts}|${t.backoff}|${t.leaseTimeoutMs}`;
+      let index = profiles.get(profile);
+      if (index === undefined) {
+        index = profiles.size + 1;
+        profiles.set(profile, index);
+      }
+      const extras: Record<string, string> = {};
+      if (t.idempotencyKey !== "") {
+        extras.ik = t.idempotencyKey;
+        extras.fp = t.fingerprint;
+      }
+      if (t.owner !== "") extras.ow = t.owner;
+      if (t.traceParent !== "") extras.tc = t.traceParent;
+      const due = `${t.dueKind === "at" ? "a" : "i"}${t.dueValueMs}`;
+      taskArgs.push(
+        ids[i] ?? "",
+        t.payload,
+        due,
+        index,
+        Object.keys(extras).length === 0 ? "" : JSON.stringify(extras),
+      );
+    });
     const args: ScriptArg[] = [
       this.epoch,
       topic,
@@ -116,20 +141,10 @@ export class ShardEngine {
       this.settings.eventsMaxLen,
       this.settings.idempotencyRetentionMs,
       k.wakeChannel,
-      tasks.length,
+      profiles.size,
     ];
-    tasks.forEach((t, i) => {
-      args.push(
-        ids[i] ?? "",
-        t.payload,
-        t.dueKind,
-        t.dueValueMs,
-        t.priority,
-        t.maxAttempts,
-        t.backoff,
-      );
-      args.push(t.leaseTimeoutMs, t.idempotencyKey, t.fingerprint, t.owner, t.traceParent);
-    });
+    for (const profile of profiles.keys()) args.push(...profile.split("|"));
+    args.push(tasks.length, ...taskArgs);
     let reply: unknown[];
     try {
       reply = replyArray(

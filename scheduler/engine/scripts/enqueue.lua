@@ -5,7 +5,8 @@
   (and the topic's earliest due time is refreshed; if it became the shard's earliest, the firing
   loop is woken). Idempotent under resend: an id that exists is returned, not created again.
   An idempotency key that exists returns its task if the fingerprint (topic + payload) matches,
-  and fails with IDEMPOTENCY_CONFLICT otherwise.
+  and fails with IDEMPOTENCY_CONFLICT otherwise. All-or-nothing: every task is checked before
+  any is written.
 
   KEYS[1] epoch            KEYS[5] due-topics
   KEYS[2] task-key prefix  KEYS[6] counts
@@ -13,13 +14,16 @@
   KEYS[4] ready:T          KEYS[8] idempotency-key prefix
 
   ARGV[1] epoch  ARGV[2] topic  ARGV[3] horizon ms  ARGV[4] events max length
-  ARGV[5] idempotency retention ms  ARGV[6] wake channel  ARGV[7] number of tasks (n)
-  then n groups of 12 fields:
-    id, payload, due kind ("at" | "in"), due value ms, priority, max attempts, backoff,
-    lease timeout ms, idempotency key ("" = none), fingerprint, owner JSON (""), traceparent ("")
+  ARGV[5] idempotency retention ms  ARGV[6] wake channel
+  ARGV[7] number of profiles (p), then p groups of 4 (settings shared by tasks of the batch):
+    priority, max attempts, backoff, lease timeout ms
+  then the number of tasks (n), then n groups of 5:
+    id, payload, due ("a<ms>" absolute | "i<ms>" delay), profile index (1-based),
+    extras ("" or JSON {"ik": idempotency key, "fp": fingerprint, "ow": owner JSON,
+    "tc": traceparent}, each optional)
 
   Returns n groups of 4: status ("created" | "exists"), id, state, due time ms.
-  Errors: STALE_EPOCH, IDEMPOTENCY_CONFLICT <existing id> (index i), HORIZON (index i).
+  Errors: STALE_EPOCH, IDEMPOTENCY_CONFLICT index=<i> id=<existing>, HORIZON index=<i>.
 ]]
 -- @include "common"
 
@@ -30,25 +34,42 @@ local topic = ARGV[2]
 local horizonMs = tonumber(ARGV[3])
 local maxLen = ARGV[4]
 local idemRetention = ARGV[5]
-local n = tonumber(ARGV[7])
+local profileCount = tonumber(ARGV[7])
+local profiles = {}
+for p = 1, profileCount do
+  local b = 8 + (p - 1) * 4
+  profiles[p] = { ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3] }
+end
+local first = 8 + profileCount * 4
+local n = tonumber(ARGV[first])
 local now = nowMs()
-local FIELDS = 12
-local out = {}
+local FIELDS = 5
+
+local function dueOf(i)
+  local due = ARGV[first + 3 + i * FIELDS]
+  local value = tonumber(string.sub(due, 2))
+  if string.sub(due, 1, 1) == 'i' then return now + value end
+  return value
+end
+
+local function extrasOf(i)
+  local raw = ARGV[first + 5 + i * FIELDS]
+  if raw == '' then return nil end
+  return cjson.decode(raw)
+end
 
 -- Validate all before writing any, so a batch is all-or-nothing.
 for i = 0, n - 1 do
-  local b = 8 + i * FIELDS
-  local dueValue = tonumber(ARGV[b + 3])
-  local dueAt = (ARGV[b + 2] == 'in') and (now + dueValue) or dueValue
+  local dueAt = dueOf(i)
   if dueAt > now + horizonMs then
     return redis.error_reply('HORIZON index=' .. i .. ' due=' .. int(dueAt) .. ' max=' .. int(now + horizonMs))
   end
-  local idemKey = ARGV[b + 8]
-  if idemKey ~= '' then
-    local existing = redis.call('GET', KEYS[8] .. idemKey)
+  local extras = extrasOf(i)
+  if extras and extras.ik then
+    local existing = redis.call('GET', KEYS[8] .. extras.ik)
     if existing then
       local sep = string.find(existing, ' ', 1, true)
-      if string.sub(existing, sep + 1) ~= ARGV[b + 9] then
+      if string.sub(existing, sep + 1) ~= extras.fp then
         return redis.error_reply('IDEMPOTENCY_CONFLICT index=' .. i .. ' id=' .. string.sub(existing, 1, sep - 1))
       end
     end
@@ -57,27 +78,26 @@ end
 
 local created = { ready = 0, scheduled = 0 }
 local headBefore = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+local out = {}
 for i = 0, n - 1 do
-  local b = 8 + i * FIELDS
+  local b = first + 1 + i * FIELDS
   local id = ARGV[b]
   local taskKey = KEYS[2] .. id
-  local idemKey = ARGV[b + 8]
+  local extras = extrasOf(i)
   local existingId = nil
-  if idemKey ~= '' then
-    local existing = redis.call('GET', KEYS[8] .. idemKey)
+  if extras and extras.ik then
+    local existing = redis.call('GET', KEYS[8] .. extras.ik)
     if existing then existingId = string.sub(existing, 1, string.find(existing, ' ', 1, true) - 1) end
   end
   if existingId == nil and redis.call('EXISTS', taskKey) == 1 then existingId = id end
+  local o = #out
   if existingId then
     local found = redis.call('HMGET', KEYS[2] .. existingId, 'st', 'due')
-    table.insert(out, 'exists')
-    table.insert(out, existingId)
-    table.insert(out, found[1] or 'expired')
-    table.insert(out, found[2] or '0')
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'exists', existingId, found[1] or 'expired', found[2] or '0'
   else
-    local dueValue = tonumber(ARGV[b + 3])
-    local dueAt = (ARGV[b + 2] == 'in') and (now + dueValue) or dueValue
-    local priority = ARGV[b + 4]
+    local dueAt = dueOf(i)
+    local profile = profiles[tonumber(ARGV[b + 3])]
+    local priority = profile[1]
     local state
     if dueAt <= now then
       state = 'ready'
@@ -87,20 +107,19 @@ for i = 0, n - 1 do
       redis.call('ZADD', KEYS[3], int(dueAt), id)
     end
     redis.call('HSET', taskKey, 'tp', topic, 'st', state, 'due', int(dueAt),
-      'ma', ARGV[b + 5], 'bo', ARGV[b + 6], 'lt', ARGV[b + 7], 'at', 0, 'pl', ARGV[b + 1])
+      'ma', profile[2], 'bo', profile[3], 'lt', profile[4], 'at', 0, 'pl', ARGV[b + 1])
     if priority ~= '0' then redis.call('HSET', taskKey, 'pr', priority) end
-    if idemKey ~= '' then
-      redis.call('HSET', taskKey, 'ik', idemKey)
-      redis.call('SET', KEYS[8] .. idemKey, id .. ' ' .. ARGV[b + 9], 'PX', idemRetention)
+    if extras then
+      if extras.ik then
+        redis.call('HSET', taskKey, 'ik', extras.ik)
+        redis.call('SET', KEYS[8] .. extras.ik, id .. ' ' .. extras.fp, 'PX', idemRetention)
+      end
+      if extras.ow then redis.call('HSET', taskKey, 'ow', extras.ow) end
+      if extras.tc then redis.call('HSET', taskKey, 'tc', extras.tc) end
     end
-    if ARGV[b + 10] ~= '' then redis.call('HSET', taskKey, 'ow', ARGV[b + 10]) end
-    if ARGV[b + 11] ~= '' then redis.call('HSET', taskKey, 'tc', ARGV[b + 11]) end
     created[state] = created[state] + 1
-    emit(KEYS[7], maxLen, state == 'ready' and 'ready' or 'scheduled', id, topic, 0)
-    table.insert(out, 'created')
-    table.insert(out, id)
-    table.insert(out, state)
-    table.insert(out, int(dueAt))
+    emit(KEYS[7], maxLen, state, id, topic, 0)
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'created', id, state, int(dueAt)
   end
 end
 

@@ -1,0 +1,120 @@
+import { Scheduler } from "../../scheduler/scheduler.js";
+import type { LeasedTask } from "../../scheduler/engine/model.js";
+import { waitFor } from "../../test/env/waitFor.js";
+import { withTimeout } from "../timeouts.js";
+import { isBenchPayload, type BenchPayload, type BenchTask } from "../workload.js";
+import type { AdapterFactory, EngineAdapter } from "./adapter.js";
+
+export interface DdqSettings {
+  shardCount: number;
+  /** `max` of each lease call. */
+  leaseMax: number;
+  /** Long-poll `waitMs` of each lease call. */
+  leaseWaitMs: number;
+}
+
+const TOPIC = "bench";
+
+function decode(task: LeasedTask): BenchPayload {
+  const value: unknown = JSON.parse(Buffer.from(task.payload).toString("utf8"));
+  if (!isBenchPayload(value)) throw new Error(`task ${task.id} has an unexpected payload`);
+  return value;
+}
+
+/**
+ * ddq's engine in-process: one Scheduler replica (leading every shard, so it also runs every
+ * shard's firing loop). The consumer is one long-poll lease loop; each leased batch is acked
+ * concurrently while the next lease call runs.
+ */
+class DdqAdapter implements EngineAdapter {
+  readonly name = "ddq";
+  private consuming = false;
+  private consumer: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly settings: DdqSettings,
+  ) {}
+
+  async enqueue(batch: readonly BenchTask[]): Promise<void> {
+    await this.scheduler.enqueueBatch(
+      batch.map((t) => ({
+        topic: TOPIC,
+        payload: Buffer.from(JSON.stringify(t.payload)),
+        due: { atMs: t.dueAtMs },
+      })),
+    );
+  }
+
+  startConsumer(
+    onTask: (payload: BenchPayload) => void,
+    onError: (error: unknown) => void,
+  ): Promise<void> {
+    this.consuming = true;
+    this.consumer = this.consume(onTask).catch(onError);
+    return Promise.resolve();
+  }
+
+  private async consume(onTask: (payload: BenchPayload) => void): Promise<void> {
+    let acks: Promise<unknown> = Promise.resolve();
+    while (this.consuming) {
+      const tasks = await this.scheduler.lease({
+        topics: [TOPIC],
+        max: this.settings.leaseMax,
+        waitMs: this.settings.leaseWaitMs,
+      });
+      for (const task of tasks) onTask(decode(task));
+      await acks;
+      // One batched ack per leased batch (ddq's ackMany; the gRPC worker batches acks the same way).
+      acks = this.scheduler
+        .ackMany(tasks.map((t) => ({ id: t.id, topic: t.topic, leaseToken: t.leaseToken })))
+        .then((answers) => {
+          const failed = answers.find((a) => a !== undefined);
+          if (failed !== undefined) throw failed;
+        });
+    }
+    await acks;
+  }
+
+  async close(): Promise<void> {
+    this.consuming = false;
+    try {
+      // The loop ends after its current lease call (at most leaseWaitMs) and its last acks.
+      await withTimeout(
+        this.consumer,
+        this.settings.leaseWaitMs + 30_000,
+        "the ddq consumer loop to end",
+      );
+    } finally {
+      await withTimeout(this.scheduler.stop(), 30_000, "stopping the ddq scheduler");
+    }
+  }
+}
+
+export function ddqAdapter(settings: DdqSettings): AdapterFactory {
+  return async (redisPort) => {
+    const scheduler = await withTimeout(
+      Scheduler.start({
+        redisUrl: `redis://127.0.0.1:${redisPort}`,
+        prefix: "bench",
+        shardCount: settings.shardCount,
+        log: (message) => {
+          // Taking the shards at start-up is expected; anything else is worth seeing.
+          if (!/^shard \d+: leading with epoch/.test(message)) console.error(`ddq: ${message}`);
+        },
+      }),
+      30_000,
+      "starting the ddq scheduler",
+    );
+    try {
+      await waitFor(() => scheduler.ledShards().length === settings.shardCount, {
+        description: `the ddq scheduler to lead all ${settings.shardCount} shards`,
+        timeoutMs: 30_000,
+      });
+    } catch (error) {
+      await withTimeout(scheduler.stop(), 30_000, "stopping the ddq scheduler");
+      throw error;
+    }
+    return new DdqAdapter(scheduler, settings);
+  };
+}
