@@ -191,6 +191,16 @@ describe("task lifecycle on a real redis-server", () => {
     expect((await scheduler.counts("many")).get("many")).toMatchObject({ leased: 1, succeeded: 2 });
   });
 
+  it("carries the owner reference and trace context from enqueue to get and lease", async () => {
+    scheduler = await startTestScheduler(db);
+    const owner = { kind: "DelayedTask", namespace: "shop", name: "cancel-42", uid: "5f1c-uid" };
+    const traceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const { task } = await scheduler.enqueue({ topic: "owned", owner, traceParent, priority: 7 });
+    expect(await scheduler.get(task.id)).toMatchObject({ owner, traceParent, priority: 7 });
+    const [leased] = await scheduler.lease({ topics: ["owned"], max: 1 });
+    expect(leased).toMatchObject({ id: task.id, owner, traceParent });
+  });
+
   it("keeps a lease alive with heartbeats past its timeout", async () => {
     scheduler = await startTestScheduler(db);
     const { task } = await scheduler.enqueue({ topic: "slow", leaseTimeoutMs: 300 });
