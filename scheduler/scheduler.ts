@@ -24,7 +24,12 @@ import {
   type FailOutcome,
   type ShardEngineSettings,
 } from "./engine/shardEngine.js";
-import { decodeTask, recordFromHgetall } from "./engine/taskRecord.js";
+import {
+  decodePendingTask,
+  decodeTask,
+  recordFromHgetall,
+  topicOfPendingRecord,
+} from "./engine/taskRecord.js";
 import { formatTaskId, shardOfTaskId, stableHash, UlidGenerator } from "./engine/taskId.js";
 import { prepareTask, validateTopic, type PreparedTask } from "./engine/validation.js";
 import { KubernetesLeaseBackend } from "./leadership/kubernetesLeaseBackend.js";
@@ -119,6 +124,8 @@ export class Scheduler {
   private readonly log: (message: string) => void;
   private readonly leaseTiming: LeaseTiming;
   private roundRobin = 0;
+  private currentShard = -1;
+  private placedOnCurrentShard = 0;
   /** Shards led now, ascending (kept in step with `engines`). */
   private led: readonly number[] = [];
   /**
@@ -320,13 +327,25 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The shard of a new task: the hash of its idempotency key when it has one (so a repeated key
+   * meets its first task), else a led shard. Tasks without a key change shard every
+   * ENQUEUE_CHUNK tasks (round robin), so a batch is written in a few full script calls while
+   * load still spreads over every led shard.
+   */
   private shardForNewTask(task: PreparedTask): number {
     if (task.idempotencyKey !== "") return stableHash(task.idempotencyKey) % this.shardCount;
     const led = this.ledShards();
-    if (led.length === 0)
+    if (led.length === 0) {
       throw new DdqError("NOT_LEADER", `this scheduler (${this.identity}) leads no shard yet`);
-    this.roundRobin = (this.roundRobin + 1) % led.length;
-    return led[this.roundRobin] ?? 0;
+    }
+    if (this.placedOnCurrentShard >= ENQUEUE_CHUNK || !led.includes(this.currentShard)) {
+      this.roundRobin = (this.roundRobin + 1) % led.length;
+      this.currentShard = led[this.roundRobin] ?? 0;
+      this.placedOnCurrentShard = 0;
+    }
+    this.placedOnCurrentShard += 1;
+    return this.currentShard;
   }
 
   async enqueue(spec: TaskSpec): Promise<EnqueueResult> {
@@ -425,20 +444,30 @@ export class Scheduler {
 
   async get(id: string): Promise<Task> {
     const shard = this.parseId(id);
-    const raw = await this.redis.hgetallBuffer(new ShardKeys(this.prefix, shard).task(id));
-    const task = decodeTask(id, shard, recordFromHgetall(raw));
-    if (task === undefined)
+    const keys = new ShardKeys(this.prefix, shard);
+    const raw = await this.redis.hgetallBuffer(keys.task(id));
+    let task = decodeTask(id, shard, recordFromHgetall(raw));
+    if (task === undefined) {
+      const packed = await this.redis.hgetBuffer(keys.pending, id);
+      if (packed !== null) task = decodePendingTask(id, shard, packed);
+    }
+    if (task === undefined) {
       throw new DdqError(
         "NOT_FOUND",
         `task ${id} not found (never existed, or its retention ended)`,
       );
+    }
     return task;
   }
 
   private async topicOf(id: string, shard: number): Promise<string> {
-    const topic = await this.redis.hget(new ShardKeys(this.prefix, shard).task(id), "tp");
-    if (topic === null) throw new DdqError("NOT_FOUND", `task ${id} not found`);
-    return topic;
+    const keys = new ShardKeys(this.prefix, shard);
+    const topic = await this.redis.hget(keys.task(id), "tp");
+    if (topic !== null) return topic;
+    const packed = await this.redis.hgetBuffer(keys.pending, id);
+    const pendingTopic = packed === null ? undefined : topicOfPendingRecord(packed);
+    if (pendingTopic === undefined) throw new DdqError("NOT_FOUND", `task ${id} not found`);
+    return pendingTopic;
   }
 
   /**

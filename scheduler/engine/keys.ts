@@ -27,6 +27,13 @@ export class ShardKeys {
   task(id: string): string {
     return `${this.taskPrefix}${id}`;
   }
+  /**
+   * hash task id -> packed record of a scheduled task that never ran (see
+   * scripts/includes/common.lua): pending tasks cost no key of their own.
+   */
+  get pending(): string {
+    return `${this.base}:pending`;
+  }
   /** zset topic -> earliest due time among the topic's scheduled tasks. */
   get dueTopics(): string {
     return `${this.base}:due-topics`;

@@ -52,7 +52,8 @@ export function decodeTask(id: string, shard: number, record: TaskRecord): Task 
   const optional = {
     idempotencyKey: text(record, "ik"),
     traceParent: text(record, "tc"),
-    leaseExpiresAtMs: num(record, "lx"),
+    // A finished task may keep a stale lease expiry field; it only means something while leased.
+    leaseExpiresAtMs: state === "leased" ? num(record, "lx") : undefined,
     lastError: text(record, "le"),
     finishedAtMs: num(record, "fa"),
     result: record.get("rs"),
@@ -62,4 +63,59 @@ export function decodeTask(id: string, shard: number, record: TaskRecord): Task 
     if (value !== undefined) Object.assign(task, { [key]: value });
   }
   return task;
+}
+
+/** Number of newline-terminated fields before the payload in a pending record. */
+const PENDING_FIELDS = 9;
+
+/**
+ * Decodes a pending task's packed record (one field of the shard's pending hash; format in
+ * scripts/includes/common.lua): "<topic>\n<due>\n<priority>\n<max attempts>\n<backoff>\n
+ * <lease timeout>\n<idempotency key>\n<owner JSON>\n<traceparent>\n<payload>".
+ */
+export function decodePendingTask(id: string, shard: number, packed: Buffer): Task | undefined {
+  const fields: string[] = [];
+  let position = 0;
+  for (let i = 0; i < PENDING_FIELDS; i += 1) {
+    const newline = packed.indexOf(0x0a, position);
+    if (newline < 0) return undefined;
+    fields.push(packed.subarray(position, newline).toString("utf8"));
+    position = newline + 1;
+  }
+  const [
+    topic = "",
+    due = "0",
+    priority = "0",
+    maxAttempts = "1",
+    backoff = "f:0",
+    leaseTimeout = "0",
+    ik = "",
+    ow = "",
+    tc = "",
+  ] = fields;
+  const task: Task = {
+    id,
+    shard,
+    topic,
+    state: "scheduled",
+    payload: packed.subarray(position),
+    dueAtMs: Number(due),
+    priority: Number(priority),
+    attempt: 0,
+    maxAttempts: Number(maxAttempts),
+    backoff: decodeBackoff(backoff),
+    leaseTimeoutMs: Number(leaseTimeout),
+    createdAtMs: createdAtOfTaskId(id),
+    cancelRequested: false,
+  };
+  if (ik !== "") task.idempotencyKey = ik;
+  if (ow !== "") task.owner = JSON.parse(ow) as OwnerReference;
+  if (tc !== "") task.traceParent = tc;
+  return task;
+}
+
+/** The topic of a pending record (its first line), without decoding the rest. */
+export function topicOfPendingRecord(packed: Buffer): string | undefined {
+  const newline = packed.indexOf(0x0a);
+  return newline < 0 ? undefined : packed.subarray(0, newline).toString("utf8");
 }

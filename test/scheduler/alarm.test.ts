@@ -27,7 +27,11 @@ describe("the firing loop's alarm", () => {
     // ...and only once: the sleep after that one waits again.
     const second = Promise.race([
       alarm.sleep(200).then(() => "slept"),
-      new Promise((r) => setTimeout(() => { r("timer"); }, 100)),
+      new Promise((r) =>
+        setTimeout(() => {
+          r("timer");
+        }, 100),
+      ),
     ]);
     expect(await second).toBe("timer");
   });

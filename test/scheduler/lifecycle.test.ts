@@ -201,6 +201,74 @@ describe("task lifecycle on a real redis-server", () => {
     expect(leased).toMatchObject({ id: task.id, owner, traceParent });
   });
 
+  it("keeps a never-run scheduled task in the pending hash with every field intact until it fires", async () => {
+    scheduler = await startTestScheduler(db, { shardCount: 1 });
+    const owner = { kind: "DelayedTask", namespace: "shop", name: 'n"x', uid: "u-1" };
+    const traceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const payload = Buffer.from([0x0a, 0x00, 0xff, 0x0a, 0x41, 0x0a]); // newlines and binary
+    const spec = {
+      topic: "compact",
+      payload,
+      due: { delayMs: 400 },
+      priority: 3,
+      maxAttempts: 7,
+      backoff: { kind: "fixed", delayMs: 250 } as const,
+      leaseTimeoutMs: 4_000,
+      idempotencyKey: "compact-1",
+      owner,
+      traceParent,
+    };
+    const { task } = await scheduler.enqueue(spec);
+    const keys = `${scheduler.prefix}:{0}`;
+    // No key of its own while pending: one field of the shard's pending hash.
+    expect(await db.client.exists(`${keys}:t:${task.id}`)).toBe(0);
+    expect(await db.client.hexists(`${keys}:pending`, task.id)).toBe(1);
+    const pending = await scheduler.get(task.id);
+    expect(pending).toMatchObject({
+      state: "scheduled",
+      priority: 3,
+      maxAttempts: 7,
+      backoff: spec.backoff,
+      leaseTimeoutMs: 4_000,
+      idempotencyKey: "compact-1",
+      owner,
+      traceParent,
+      attempt: 0,
+    });
+    expect(Buffer.from(pending.payload)).toEqual(payload);
+    // A resend of the same enqueue (same idempotency key) finds it in the pending hash.
+    expect((await scheduler.enqueue(spec)).created).toBe(false);
+
+    const [leased] = await scheduler.lease({ topics: ["compact"], max: 1, waitMs: 5_000 });
+    expect(leased).toMatchObject({ id: task.id, owner, traceParent, attempt: 1, maxAttempts: 7 });
+    expect(Buffer.from(leased?.payload ?? new Uint8Array())).toEqual(payload);
+    expect((leased?.leaseExpiresAtMs ?? 0) - Date.now()).toBeGreaterThan(3_000);
+    expect(await db.client.hexists(`${keys}:pending`, task.id)).toBe(0);
+    expect(await scheduler.get(task.id)).toMatchObject({
+      state: "leased",
+      owner,
+      traceParent,
+      priority: 3,
+    });
+  });
+
+  it("cancels a pending task and keeps it readable as cancelled", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({
+      topic: "cancel-pending",
+      payload: bytes("p"),
+      due: { delayMs: 60_000 },
+    });
+    expect((await scheduler.cancel(task.id)).outcome).toBe("cancelled");
+    const cancelled = await scheduler.get(task.id);
+    expect(cancelled).toMatchObject({ state: "cancelled", topic: "cancel-pending" });
+    expect(text(cancelled.payload)).toBe("p");
+    expect((await scheduler.counts("cancel-pending")).get("cancel-pending")).toMatchObject({
+      scheduled: 0,
+      cancelled: 1,
+    });
+  });
+
   it("keeps a lease alive with heartbeats past its timeout", async () => {
     scheduler = await startTestScheduler(db);
     const { task } = await scheduler.enqueue({ topic: "slow", leaseTimeoutMs: 300 });

@@ -49,6 +49,24 @@ describe("scripts run twice with the same arguments", () => {
     expect(await redis.hget(keys.counts, "t1|ready")).toBe("1");
   });
 
+  it("enqueue of a scheduled (pending) task creates one task", async () => {
+    const id = formatTaskId(ids.next(), 0);
+    const later = prepareTask(
+      { topic: "t1s", due: { delayMs: 60_000 } },
+      DEFAULT_LIMITS,
+      DEFAULT_DEFAULTS,
+    );
+    const [first] = await engine.enqueue("t1s", [id], [later], [""]);
+    const [second] = await engine.enqueue("t1s", [id], [later], [""]);
+    expect(first?.created).toBe(true);
+    expect(second).toMatchObject({
+      created: false,
+      task: { id, state: "scheduled", dueAtMs: first?.task.dueAtMs },
+    });
+    expect(await redis.zcard(keys.scheduled("t1s"))).toBe(1);
+    expect(await redis.hlen(keys.pending)).toBe(1);
+  });
+
   it("lease with the same request id leases the same tasks, not new ones", async () => {
     const a = formatTaskId(ids.next(), 0);
     const b = formatTaskId(ids.next(), 0);

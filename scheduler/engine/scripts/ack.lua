@@ -23,6 +23,7 @@ local n = tonumber(ARGV[5])
 local now = nowMs()
 local out = {}
 local acked = 0
+local ackedIds, finishedArgs = {}, {}
 for i = 0, n - 1 do
   local id, token, result = ARGV[6 + i * 3], ARGV[7 + i * 3], ARGV[8 + i * 3]
   local taskKey = KEYS[2] .. id
@@ -34,18 +35,23 @@ for i = 0, n - 1 do
   elseif f[1] ~= 'leased' or f[2] ~= token then
     out[i + 1] = 'stale:' .. f[1]
   else
-    redis.call('ZREM', KEYS[3], id)
-    if result ~= '' then redis.call('HSET', taskKey, 'rs', result) end
-    redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', int(now))
-    redis.call('HDEL', taskKey, 'lx')
+    if result ~= '' then
+      redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', int(now), 'rs', result)
+    else
+      redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', int(now))
+    end
     redis.call('PEXPIRE', taskKey, retention)
-    redis.call('ZADD', KEYS[5], int(now), id)
     emit(KEYS[7], ARGV[4], 'succeeded', id, topic, f[3])
     acked = acked + 1
+    ackedIds[acked] = id
+    finishedArgs[#finishedArgs + 1] = int(now)
+    finishedArgs[#finishedArgs + 1] = id
     out[i + 1] = 'ok'
   end
 end
 if acked > 0 then
+  zremAll(KEYS[3], ackedIds)
+  inChunks('ZADD', KEYS[5], finishedArgs)
   refreshHead(KEYS[3], KEYS[4], topic)
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. int(now - tonumber(retention)))
   count(KEYS[6], topic, 'leased', -acked)

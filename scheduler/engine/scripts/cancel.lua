@@ -1,10 +1,11 @@
 --[[
-  cancel: a scheduled or ready task is cancelled at once; a leased one is marked cancel-requested
+  cancel: a scheduled or ready task is cancelled at once (a pending one becomes a task hash so
+  that it stays readable as cancelled for the retention); a leased one is marked cancel-requested
   (the worker learns it on its next heartbeat; the task ends cancelled when it fails or its lease
   expires, or succeeded if the worker completes it). Idempotent.
 
   KEYS[1] epoch  KEYS[2] task key  KEYS[3] scheduled:T  KEYS[4] ready:T  KEYS[5] due-topics
-  KEYS[6] finished  KEYS[7] counts  KEYS[8] events
+  KEYS[6] finished  KEYS[7] counts  KEYS[8] events  KEYS[9] pending
 
   ARGV[1] epoch  ARGV[2] task id  ARGV[3] events max length  ARGV[4] finished retention ms
   ARGV[5] topic
@@ -20,6 +21,17 @@ if err then return err end
 local id = ARGV[2]
 local topic = ARGV[5]
 local f = redis.call('HMGET', KEYS[2], 'st', 'at', 'cr', 'tp')
+if not f[1] then
+  local record = redis.call('HGET', KEYS[9], id)
+  if record then
+    local p = unpackPending(record)
+    if p[1] == topic then
+      materialize(KEYS[2], p, 'scheduled')
+      redis.call('HDEL', KEYS[9], id)
+      f = {'scheduled', '0', nil, topic}
+    end
+  end
+end
 if not f[1] or f[4] ~= topic then return redis.error_reply('NOT_FOUND') end
 local state = f[1]
 if state == 'scheduled' or state == 'ready' then

@@ -1,7 +1,8 @@
 --[[
   enqueue: creates one or more tasks of one topic in one shard.
 
-  A task due now or earlier goes straight to the ready queue; a later one to the scheduled set
+  A task due now or earlier goes straight to the ready queue as a task hash; a later one to the
+  scheduled set, its record packed into the shard's pending hash
   (and the topic's earliest due time is refreshed; if it became the shard's earliest, the firing
   loop is woken). Idempotent under resend: an id that exists is returned, not created again.
   An idempotency key that exists returns its task if the fingerprint (topic + payload) matches,
@@ -12,6 +13,7 @@
   KEYS[2] task-key prefix  KEYS[6] counts
   KEYS[3] scheduled:T      KEYS[7] events
   KEYS[4] ready:T          KEYS[8] idempotency-key prefix
+  KEYS[9] pending (a scheduled task's record: see includes/common.lua)
 
   ARGV[1] epoch  ARGV[2] topic  ARGV[3] horizon ms  ARGV[4] events max length
   ARGV[5] idempotency retention ms  ARGV[6] wake channel
@@ -89,10 +91,16 @@ for i = 0, n - 1 do
     local existing = redis.call('GET', KEYS[8] .. extras.ik)
     if existing then existingId = string.sub(existing, 1, string.find(existing, ' ', 1, true) - 1) end
   end
-  if existingId == nil and redis.call('EXISTS', taskKey) == 1 then existingId = id end
+  if existingId == nil and (redis.call('EXISTS', taskKey) == 1 or redis.call('HEXISTS', KEYS[9], id) == 1) then
+    existingId = id
+  end
   local o = #out
   if existingId then
     local found = redis.call('HMGET', KEYS[2] .. existingId, 'st', 'due')
+    if not found[1] then
+      local record = redis.call('HGET', KEYS[9], existingId)
+      if record then found = {'scheduled', unpackPending(record)[2]} end
+    end
     out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'exists', existingId, found[1] or 'expired', found[2] or '0'
   else
     local dueAt = dueOf(i)
@@ -102,20 +110,21 @@ for i = 0, n - 1 do
     if dueAt <= now then
       state = 'ready'
       redis.call('ZADD', KEYS[4], readyScore(priority, dueAt), id)
+      local args = {'tp', topic, 'st', state, 'due', int(dueAt), 'ma', profile[2], 'bo', profile[3],
+        'lt', profile[4], 'at', 0, 'pl', ARGV[b + 1]}
+      if priority ~= '0' then args[#args + 1] = 'pr'; args[#args + 1] = priority end
+      if extras and extras.ik then args[#args + 1] = 'ik'; args[#args + 1] = extras.ik end
+      if extras and extras.ow then args[#args + 1] = 'ow'; args[#args + 1] = extras.ow end
+      if extras and extras.tc then args[#args + 1] = 'tc'; args[#args + 1] = extras.tc end
+      redis.call('HSET', taskKey, unpack(args))
     else
       state = 'scheduled'
       redis.call('ZADD', KEYS[3], int(dueAt), id)
+      redis.call('HSET', KEYS[9], id, packPending(topic, int(dueAt), priority, profile[2], profile[3], profile[4],
+        extras and extras.ik or '', extras and extras.ow or '', extras and extras.tc or '', ARGV[b + 1]))
     end
-    redis.call('HSET', taskKey, 'tp', topic, 'st', state, 'due', int(dueAt),
-      'ma', profile[2], 'bo', profile[3], 'lt', profile[4], 'at', 0, 'pl', ARGV[b + 1])
-    if priority ~= '0' then redis.call('HSET', taskKey, 'pr', priority) end
-    if extras then
-      if extras.ik then
-        redis.call('HSET', taskKey, 'ik', extras.ik)
-        redis.call('SET', KEYS[8] .. extras.ik, id .. ' ' .. extras.fp, 'PX', idemRetention)
-      end
-      if extras.ow then redis.call('HSET', taskKey, 'ow', extras.ow) end
-      if extras.tc then redis.call('HSET', taskKey, 'tc', extras.tc) end
+    if extras and extras.ik then
+      redis.call('SET', KEYS[8] .. extras.ik, id .. ' ' .. extras.fp, 'PX', idemRetention)
     end
     created[state] = created[state] + 1
     emit(KEYS[7], maxLen, state, id, topic, 0)

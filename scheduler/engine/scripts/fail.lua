@@ -35,7 +35,6 @@ local attempt = tonumber(f[3])
 redis.call('ZREM', KEYS[3], id)
 refreshHead(KEYS[3], KEYS[4], topic)
 redis.call('HSET', KEYS[2], 'le', ARGV[4], 'lf', ARGV[3])
-redis.call('HDEL', KEYS[2], 'lx')
 count(KEYS[9], topic, 'leased', -1)
 
 if f[6] == '1' then

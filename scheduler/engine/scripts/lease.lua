@@ -40,6 +40,7 @@ local now = nowMs()
 local override = tonumber(ARGV[4])
 local ids = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)
 local answer = {}
+local leasedArgs = {}
 for i, id in ipairs(ids) do
   local taskKey = KEYS[7] .. id
   local f = redis.call('HMGET', taskKey, 'at', 'lt', 'pl', 'ma', 'tc', 'ow')
@@ -47,13 +48,15 @@ for i, id in ipairs(ids) do
   local expiry = int(now + ((override > 0) and override or tonumber(f[2])))
   local token = ARGV[5] .. i
   redis.call('HSET', taskKey, 'st', 'leased', 'at', attempt, 'tk', token, 'lx', expiry)
-  redis.call('ZADD', KEYS[3], expiry, id)
+  leasedArgs[#leasedArgs + 1] = expiry
+  leasedArgs[#leasedArgs + 1] = id
   emit(KEYS[6], ARGV[6], 'leased', id, topic, attempt)
   answer[i] = id .. ' ' .. token
   local n = #out
   out[n + 1], out[n + 2], out[n + 3], out[n + 4] = id, f[3] or '', attempt, f[4]
   out[n + 5], out[n + 6], out[n + 7], out[n + 8] = token, expiry, f[5] or '', f[6] or ''
 end
+inChunks('ZADD', KEYS[3], leasedArgs)
 zremAll(KEYS[2], ids)
 if #ids > 0 then
   count(KEYS[5], topic, 'ready', -#ids)

@@ -26,7 +26,6 @@ for _, id in ipairs(expired) do
   local f = redis.call('HMGET', taskKey, 'at', 'ma', 'cr', 'pr', 'due')
   local attempt = tonumber(f[1])
   redis.call('ZREM', KEYS[2], id)
-  redis.call('HDEL', taskKey, 'lx')
   if f[3] == '1' then
     finish(taskKey, KEYS[6], id, 'cancelled', now, ARGV[5])
     emit(KEYS[8], ARGV[4], 'cancelled', id, topic, attempt)

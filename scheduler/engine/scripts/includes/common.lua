@@ -44,18 +44,56 @@ local function count(countsKey, topic, state, delta)
   redis.call('HINCRBY', countsKey, topic .. '|' .. state, delta)
 end
 
--- Marks a task finished (succeeded or cancelled): readable until the retention ends.
+-- Marks a task finished (succeeded or cancelled): readable until the retention ends. (A stale
+-- lease expiry field may remain; readers report it only for leased tasks.)
 local function finish(taskKey, finishedKey, id, state, now, retentionMs)
   redis.call('HSET', taskKey, 'st', state, 'fa', int(now))
-  redis.call('HDEL', taskKey, 'lx')
   redis.call('PEXPIRE', taskKey, retentionMs)
   redis.call('ZADD', finishedKey, int(now), id)
   redis.call('ZREMRANGEBYSCORE', finishedKey, '-inf', '(' .. int(now - tonumber(retentionMs)))
 end
 
--- ZREM of many members, in chunks (unpack of thousands of values overflows Lua's C stack).
-local function zremAll(key, members)
-  for i = 1, #members, 500 do
-    redis.call('ZREM', key, unpack(members, i, math.min(i + 499, #members)))
+-- Runs `command key ...` over a flat list of arguments in chunks of at most 1,000 (unpack of
+-- thousands of values overflows Lua's C stack). For ZADD, the list holds score, member pairs.
+local function inChunks(command, key, args)
+  for i = 1, #args, 1000 do
+    redis.call(command, key, unpack(args, i, math.min(i + 999, #args)))
   end
+end
+
+local function zremAll(key, members)
+  inChunks('ZREM', key, members)
+end
+
+--[[ Pending tasks. A task that is scheduled and has never run is not a key of its own but one
+  field of the shard's pending hash (saving the per-key overhead for the millions of tasks that
+  wait): id -> "<topic>\n<due>\n<priority>\n<max attempts>\n<backoff>\n<lease timeout>\n
+  <idempotency key>\n<owner JSON>\n<traceparent>\n<payload>" (no field but the payload can hold a
+  newline). fireDue turns it into a task hash when it becomes due; so does cancel. The same
+  format is read by scheduler/engine/taskRecord.ts. ]]
+local PENDING_FIELDS = 9
+
+local function packPending(topic, due, priority, maxAttempts, backoff, leaseTimeout, idemKey, owner, trace, payload)
+  return table.concat({topic, due, priority, maxAttempts, backoff, leaseTimeout, idemKey, owner, trace, payload}, '\n')
+end
+
+local function unpackPending(record)
+  local f, pos = {}, 1
+  for i = 1, PENDING_FIELDS do
+    local nl = string.find(record, '\n', pos, true)
+    f[i] = string.sub(record, pos, nl - 1)
+    pos = nl + 1
+  end
+  f[PENDING_FIELDS + 1] = string.sub(record, pos)
+  return f
+end
+
+-- Writes a pending task's fields (from unpackPending) as its own task hash, in `state`.
+local function materialize(taskKey, f, state)
+  local args = {'tp', f[1], 'st', state, 'due', f[2], 'ma', f[4], 'bo', f[5], 'lt', f[6], 'at', 0, 'pl', f[10]}
+  if f[3] ~= '0' then args[#args + 1] = 'pr'; args[#args + 1] = f[3] end
+  if f[7] ~= '' then args[#args + 1] = 'ik'; args[#args + 1] = f[7] end
+  if f[8] ~= '' then args[#args + 1] = 'ow'; args[#args + 1] = f[8] end
+  if f[9] ~= '' then args[#args + 1] = 'tc'; args[#args + 1] = f[9] end
+  redis.call('HSET', taskKey, unpack(args))
 end
