@@ -818,16 +818,9 @@ export class Scheduler {
       count,
     )) as [string, string[]][];
     return entries.map(([eventId, fields]) => {
-      const f = new Map<string, string>();
-      for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] ?? "", fields[i + 1] ?? "");
-      return {
-        eventId,
-        shard,
-        type: f.get("e") ?? "",
-        taskId: f.get("id") ?? "",
-        topic: f.get("tp") ?? "",
-        attempt: Number(f.get("at") ?? "0"),
-      };
+      // One field, e = "<type> <task id> <topic> <attempt>" (see scripts/includes/common.lua).
+      const [type = "", taskId = "", topic = "", attempt = "0"] = (fields[1] ?? "").split(" ");
+      return { eventId, shard, type, taskId, topic, attempt: Number(attempt) };
     });
   }
 

@@ -20,9 +20,10 @@ local function int(n)
   return string.format('%d', n)
 end
 
--- Appends a lifecycle event to the shard's capped stream.
+-- Appends a lifecycle event to the shard's capped stream: one field, e = "<type> <task id> <topic>
+-- <attempt>" (one field keeps each entry small and the call cheap; read by scheduler.ts).
 local function emit(eventsKey, maxLen, eventType, id, topic, attempt)
-  redis.call('XADD', eventsKey, 'MAXLEN', '~', maxLen, '*', 'e', eventType, 'id', id, 'tp', topic, 'at', attempt)
+  redis.call('XADD', eventsKey, 'MAXLEN', '~', maxLen, '*', 'e', eventType .. ' ' .. id .. ' ' .. topic .. ' ' .. attempt)
 end
 
 -- Ready-queue order: higher priority first, then earlier due time (priority 0..1000, due < 2^42).
@@ -77,15 +78,10 @@ local function packPending(topic, due, priority, maxAttempts, backoff, leaseTime
   return table.concat({topic, due, priority, maxAttempts, backoff, leaseTimeout, idemKey, owner, trace, payload}, '\n')
 end
 
+local PENDING_PATTERN = '^' .. string.rep('([^\n]*)\n', PENDING_FIELDS) .. '(.*)$'
+
 local function unpackPending(record)
-  local f, pos = {}, 1
-  for i = 1, PENDING_FIELDS do
-    local nl = string.find(record, '\n', pos, true)
-    f[i] = string.sub(record, pos, nl - 1)
-    pos = nl + 1
-  end
-  f[PENDING_FIELDS + 1] = string.sub(record, pos)
-  return f
+  return {string.match(record, PENDING_PATTERN)}
 end
 
 -- Writes a pending task's fields (from unpackPending) as its own task hash, in `state`.
