@@ -28,6 +28,7 @@ import {
   decodePendingTask,
   decodeTask,
   recordFromHgetall,
+  storedState,
   topicOfPendingRecord,
 } from "./engine/taskRecord.js";
 import { formatTaskId, shardOfTaskId, stableHash, UlidGenerator } from "./engine/taskId.js";
@@ -90,7 +91,7 @@ export interface ListPage {
 }
 
 export interface LifecycleEvent {
-  /** Stream id within the shard (`<ms>-<seq>`): resume after it. */
+  /** `<stream entry id>.<line>` within the shard: resume after it. */
   eventId: string;
   shard: number;
   type: string;
@@ -445,11 +446,20 @@ export class Scheduler {
   async get(id: string): Promise<Task> {
     const shard = this.parseId(id);
     const keys = new ShardKeys(this.prefix, shard);
-    const raw = await this.redis.hgetallBuffer(keys.task(id));
-    let task = decodeTask(id, shard, recordFromHgetall(raw));
-    if (task === undefined) {
+    const record = recordFromHgetall(await this.redis.hgetallBuffer(keys.task(id)));
+    let task: Task | undefined;
+    if (record.size > 0) {
+      const waiting = storedState(record) === "waiting";
+      const topic = record.get("tp")?.toString("utf8") ?? "";
+      const inReady = waiting && (await this.redis.zscore(keys.ready(topic), id)) !== null;
+      task = decodeTask(id, shard, record, inReady);
+    } else {
       const packed = await this.redis.hgetBuffer(keys.pending, id);
-      if (packed !== null) task = decodePendingTask(id, shard, packed);
+      const topic = packed === null ? undefined : topicOfPendingRecord(packed);
+      if (packed !== null && topic !== undefined) {
+        const inReady = (await this.redis.zscore(keys.ready(topic), id)) !== null;
+        task = decodePendingTask(id, shard, packed, inReady);
+      }
     }
     if (task === undefined) {
       throw new DdqError(
@@ -716,7 +726,9 @@ export class Scheduler {
     const topic = await this.topicOf(id, shard);
     const result = await this.onShard(shard, (e) => e.requeueDead(id, topic));
     if (result.outcome === "requeued") this.notifyReady(shard, topic);
-    else if (result.state !== "ready") {
+    else if ((result.state as string) === "waiting")
+      return { state: "ready", outcome: "unchanged" };
+    else {
       throw new DdqError("FAILED_PRECONDITION", `task ${id} is ${result.state}, not dead`);
     }
     return result;
@@ -808,20 +820,39 @@ export class Scheduler {
     return page;
   }
 
-  /** Lifecycle events of a shard after `afterEventId` ("0" = from the oldest kept). */
+  /**
+   * Lifecycle events of a shard, oldest first, after `afterEventId` ("0" = from the oldest kept).
+   * A stream entry holds the events of one script call, one per line; an event's id is
+   * "<entry id>.<line>", and resuming after it skips the entry's earlier lines.
+   */
   async readEvents(shard: number, afterEventId = "0", count = 1000): Promise<LifecycleEvent[]> {
+    const [entryId = "0", lineText] = afterEventId.split(".");
+    const afterLine = lineText === undefined ? Number.POSITIVE_INFINITY : Number(lineText);
+    const start = lineText === undefined ? `(${entryId}` : entryId;
     const entries = (await this.redis.xrange(
       new ShardKeys(this.prefix, shard).events,
-      `(${afterEventId}`,
+      start,
       "+",
       "COUNT",
       count,
     )) as [string, string[]][];
-    return entries.map(([eventId, fields]) => {
-      // One field, e = "<type> <task id> <topic> <attempt>" (see scripts/includes/common.lua).
-      const [type = "", taskId = "", topic = "", attempt = "0"] = (fields[1] ?? "").split(" ");
-      return { eventId, shard, type, taskId, topic, attempt: Number(attempt) };
-    });
+    const events: LifecycleEvent[] = [];
+    for (const [streamId, fields] of entries) {
+      // One field, e = lines "<type> <task id> <topic> <attempt>" (scripts/includes/common.lua).
+      (fields[1] ?? "").split("\n").forEach((line, index) => {
+        if (streamId === entryId && index <= afterLine) return;
+        const [type = "", taskId = "", topic = "", attempt = "0"] = line.split(" ");
+        events.push({
+          eventId: `${streamId}.${index}`,
+          shard,
+          type,
+          taskId,
+          topic,
+          attempt: Number(attempt),
+        });
+      });
+    }
+    return events;
   }
 
   /** Stops firing, releases the shards (successors need not wait for expiry) and disconnects. */

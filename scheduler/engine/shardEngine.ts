@@ -63,7 +63,8 @@ export function mapScriptError(error: unknown, shard: number): unknown {
   }
   if (message.startsWith("NOT_FOUND")) return new DdqError("NOT_FOUND", "task not found");
   if (message.startsWith("STALE_LEASE")) {
-    const state = message.split(" ")[1] ?? "unknown";
+    const stored = message.split(" ")[1] ?? "unknown";
+    const state = stored === "waiting" ? "scheduled or ready" : stored;
     return new DdqError(
       "FAILED_PRECONDITION",
       `the lease token is not the task's current lease (task state: ${state}); the lease expired or was superseded`,
@@ -227,6 +228,7 @@ export class ShardEngine {
           k.events,
           k.taskPrefix,
           k.leaseRequest(requestId),
+          k.pending,
         ],
         [
           this.epoch,

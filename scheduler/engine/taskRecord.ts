@@ -29,9 +29,23 @@ function isTaskState(value: string | undefined): value is TaskState {
   return (TASK_STATES as readonly string[]).includes(value ?? "");
 }
 
-/** Decodes a task hash; undefined when the hash is empty (unknown or expired task). */
-export function decodeTask(id: string, shard: number, record: TaskRecord): Task | undefined {
-  const state = text(record, "st");
+/** The stored state of a task hash ("waiting" covers scheduled and ready). */
+export function storedState(record: TaskRecord): string | undefined {
+  return text(record, "st");
+}
+
+/**
+ * Decodes a task hash; undefined when the hash is empty (unknown or expired task). A waiting
+ * task is "ready" or "scheduled" by the index that holds it: `inReadyQueue` says which.
+ */
+export function decodeTask(
+  id: string,
+  shard: number,
+  record: TaskRecord,
+  inReadyQueue: boolean,
+): Task | undefined {
+  const stored = text(record, "st");
+  const state = stored === "waiting" ? (inReadyQueue ? "ready" : "scheduled") : stored;
   if (!isTaskState(state)) return undefined;
   const owner = text(record, "ow");
   const task: Task = {
@@ -69,11 +83,16 @@ export function decodeTask(id: string, shard: number, record: TaskRecord): Task 
 const PENDING_FIELDS = 9;
 
 /**
- * Decodes a pending task's packed record (one field of the shard's pending hash; format in
+ * Decodes a never-leased task's packed record (one field of the shard's pending hash; format in
  * scripts/includes/common.lua): "<topic>\n<due>\n<priority>\n<max attempts>\n<backoff>\n
  * <lease timeout>\n<idempotency key>\n<owner JSON>\n<traceparent>\n<payload>".
  */
-export function decodePendingTask(id: string, shard: number, packed: Buffer): Task | undefined {
+export function decodePendingTask(
+  id: string,
+  shard: number,
+  packed: Buffer,
+  inReadyQueue: boolean,
+): Task | undefined {
   const fields: string[] = [];
   let position = 0;
   for (let i = 0; i < PENDING_FIELDS; i += 1) {
@@ -97,7 +116,7 @@ export function decodePendingTask(id: string, shard: number, packed: Buffer): Ta
     id,
     shard,
     topic,
-    state: "scheduled",
+    state: inReadyQueue ? "ready" : "scheduled",
     payload: packed.subarray(position),
     dueAtMs: Number(due),
     priority: Number(priority),

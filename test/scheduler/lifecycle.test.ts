@@ -72,6 +72,45 @@ describe("task lifecycle on a real redis-server", () => {
     expect(leased.map((t) => t.id)).toEqual([highEarly.task.id, highLate.task.id, low.task.id]);
   });
 
+  it("orders fired tasks by priority (the topic's prioritized counter makes fire read them)", async () => {
+    scheduler = await startTestScheduler(db, { shardCount: 1 });
+    const atMs = Date.now() + 300;
+    const [low, high, mid] = await scheduler.enqueueBatch([
+      { topic: "pfire", due: { atMs }, priority: 0 },
+      { topic: "pfire", due: { atMs }, priority: 9 },
+      { topic: "pfire", due: { atMs }, priority: 5 },
+    ]);
+    const counts = `${scheduler.prefix}:{0}:counts`;
+    expect(await db.client.hget(counts, "pfire|prioritized")).toBe("2");
+    await waitFor(
+      async () => (await db.client.zcard(`${scheduler.prefix}:{0}:ready:pfire`)) === 3,
+      {
+        description: "all three to fire",
+      },
+    );
+    const leased = await scheduler.lease({ topics: ["pfire"], max: 3 });
+    expect(leased.map((t) => t.id)).toEqual([high?.task.id, mid?.task.id, low?.task.id]);
+    expect(await db.client.hget(counts, "pfire|prioritized")).toBe("0");
+  });
+
+  it("numbers events per stream entry, so a reader can resume in the middle of one", async () => {
+    scheduler = await startTestScheduler(db, { shardCount: 1 });
+    const created = await scheduler.enqueueBatch([
+      { topic: "ev" },
+      { topic: "ev" },
+      { topic: "ev" },
+    ]);
+    const events = (await scheduler.readEvents(0)).filter((e) => e.topic === "ev");
+    expect(events.map((e) => e.taskId)).toEqual(created.map((r) => r.task.id));
+    const entry = events[0]?.eventId.split(".")[0] ?? "";
+    expect(events.map((e) => e.eventId)).toEqual([`${entry}.0`, `${entry}.1`, `${entry}.2`]);
+    const resumed = await scheduler.readEvents(0, `${entry}.0`);
+    expect(resumed.map((e) => e.eventId).slice(0, 2)).toEqual([`${entry}.1`, `${entry}.2`]);
+    expect(
+      (await scheduler.readEvents(0, `${entry}.2`)).some((e) => e.eventId.startsWith(`${entry}.`)),
+    ).toBe(false);
+  });
+
   it("retries with backoff, dead-letters after max attempts, and requeues and purges the dead", async () => {
     scheduler = await startTestScheduler(db);
     const { task } = await scheduler.enqueue({
@@ -103,6 +142,11 @@ describe("task lifecycle on a real redis-server", () => {
       "leased",
       "dead",
     ]);
+    const shardEvents = await scheduler.readEvents(Number(task.id.split("-")[1]));
+    // The retry fired from the scheduled set with its attempt count read from its record.
+    expect(shardEvents.filter((e) => e.taskId === task.id).map((e) => e.attempt)).toEqual([
+      0, 1, 1, 1, 2, 2,
+    ]);
 
     await scheduler.requeueDead(task.id);
     const [third] = await scheduler.lease({ topics: ["flaky"], max: 1 });
@@ -123,14 +167,13 @@ describe("task lifecycle on a real redis-server", () => {
         maxAttempts: 10,
         backoff: policy,
       });
-      // Pretend attempt - 1 deliveries happened, so this lease is delivery number `attempt`.
+      const [leased] = await scheduler.lease({ topics: [`exp${attempt}`], max: 1 });
+      // Pretend this lease is delivery number `attempt` (the record exists once leased).
       await db.client.hset(
         `${scheduler.prefix}:{${task.id.split("-")[1]}}:t:${task.id}`,
         "at",
-        attempt - 1,
+        attempt,
       );
-      const [leased] = await scheduler.lease({ topics: [`exp${attempt}`], max: 1 });
-      expect(leased?.attempt).toBe(attempt);
       const before = Date.now();
       const outcome = await scheduler.fail(task.id, `exp${attempt}`, leased?.leaseToken ?? "", "x");
       const after = Date.now();

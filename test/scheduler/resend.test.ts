@@ -64,7 +64,7 @@ describe("scripts run twice with the same arguments", () => {
       task: { id, state: "scheduled", dueAtMs: first?.task.dueAtMs },
     });
     expect(await redis.zcard(keys.scheduled("t1s"))).toBe(1);
-    expect(await redis.hlen(keys.pending)).toBe(1);
+    expect(await redis.hexists(keys.pending, id)).toBe(1);
   });
 
   it("lease with the same request id leases the same tasks, not new ones", async () => {

@@ -14,47 +14,53 @@
 ]]
 -- @include "common"
 
-local err = checkEpoch(KEYS[1], ARGV[1])
-if err then return err end
+local function run()
+  local err = checkEpoch(KEYS[1], ARGV[1])
+  if err then return err end
 
-local topic = ARGV[2]
-local retention = ARGV[3]
-local n = tonumber(ARGV[5])
-local now = nowMs()
-local out = {}
-local acked = 0
-local ackedIds, finishedArgs = {}, {}
-for i = 0, n - 1 do
-  local id, token, result = ARGV[6 + i * 3], ARGV[7 + i * 3], ARGV[8 + i * 3]
-  local taskKey = KEYS[2] .. id
-  local f = redis.call('HMGET', taskKey, 'st', 'tk', 'at', 'tp')
-  if not f[1] or f[4] ~= topic then
-    out[i + 1] = 'notfound'
-  elseif f[2] == token and f[1] == 'succeeded' then
-    out[i + 1] = 'already'
-  elseif f[1] ~= 'leased' or f[2] ~= token then
-    out[i + 1] = 'stale:' .. f[1]
-  else
-    if result ~= '' then
-      redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', int(now), 'rs', result)
+  local topic = ARGV[2]
+  local retention = ARGV[3]
+  local n = tonumber(ARGV[5])
+  local now = nowMs()
+  local out = {}
+  local acked = 0
+  local ackedIds, finishedArgs = {}, {}
+  for i = 0, n - 1 do
+    local id, token, result = ARGV[6 + i * 3], ARGV[7 + i * 3], ARGV[8 + i * 3]
+    local taskKey = KEYS[2] .. id
+    local f = redis.call('HMGET', taskKey, 'st', 'tk', 'at', 'tp')
+    if not f[1] or f[4] ~= topic then
+      out[i + 1] = 'notfound'
+    elseif f[2] == token and f[1] == 'succeeded' then
+      out[i + 1] = 'already'
+    elseif f[1] ~= 'leased' or f[2] ~= token then
+      out[i + 1] = 'stale:' .. f[1]
     else
-      redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', int(now))
+      if result ~= '' then
+        redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', int(now), 'rs', result)
+      else
+        redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', int(now))
+      end
+      redis.call('PEXPIRE', taskKey, retention)
+      event('succeeded', id, topic, f[3])
+      acked = acked + 1
+      ackedIds[acked] = id
+      finishedArgs[#finishedArgs + 1] = int(now)
+      finishedArgs[#finishedArgs + 1] = id
+      out[i + 1] = 'ok'
     end
-    redis.call('PEXPIRE', taskKey, retention)
-    emit(KEYS[7], ARGV[4], 'succeeded', id, topic, f[3])
-    acked = acked + 1
-    ackedIds[acked] = id
-    finishedArgs[#finishedArgs + 1] = int(now)
-    finishedArgs[#finishedArgs + 1] = id
-    out[i + 1] = 'ok'
   end
+  if acked > 0 then
+    inChunks('ZREM', KEYS[3], ackedIds)
+    inChunks('ZADD', KEYS[5], finishedArgs)
+    refreshHead(KEYS[3], KEYS[4], topic)
+    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. int(now - tonumber(retention)))
+    count(KEYS[6], topic, 'leased', -acked)
+    count(KEYS[6], topic, 'succeeded', acked)
+  end
+  return out
 end
-if acked > 0 then
-  zremAll(KEYS[3], ackedIds)
-  inChunks('ZADD', KEYS[5], finishedArgs)
-  refreshHead(KEYS[3], KEYS[4], topic)
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. int(now - tonumber(retention)))
-  count(KEYS[6], topic, 'leased', -acked)
-  count(KEYS[6], topic, 'succeeded', acked)
-end
-return out
+
+local reply = run()
+flushEvents(KEYS[7], ARGV[4])
+return reply

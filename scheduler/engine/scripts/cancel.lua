@@ -1,6 +1,6 @@
 --[[
-  cancel: a scheduled or ready task is cancelled at once (a pending one becomes a task hash so
-  that it stays readable as cancelled for the retention); a leased one is marked cancel-requested
+  cancel: a scheduled or ready task is cancelled at once (a never-leased one is written out from
+  the pending hash so that it stays readable as cancelled for the retention); a leased one is marked cancel-requested
   (the worker learns it on its next heartbeat; the task ends cancelled when it fails or its lease
   expires, or succeeded if the worker completes it). Idempotent.
 
@@ -15,41 +15,52 @@
 ]]
 -- @include "common"
 
-local err = checkEpoch(KEYS[1], ARGV[1])
-if err then return err end
+local function run()
+  local err = checkEpoch(KEYS[1], ARGV[1])
+  if err then return err end
 
-local id = ARGV[2]
-local topic = ARGV[5]
-local f = redis.call('HMGET', KEYS[2], 'st', 'at', 'cr', 'tp')
-if not f[1] then
-  local record = redis.call('HGET', KEYS[9], id)
-  if record then
-    local p = unpackPending(record)
-    if p[1] == topic then
-      materialize(KEYS[2], p, 'scheduled')
-      redis.call('HDEL', KEYS[9], id)
-      f = {'scheduled', '0', nil, topic}
+  local id = ARGV[2]
+  local topic = ARGV[5]
+  local f = redis.call('HMGET', KEYS[2], 'st', 'at', 'cr', 'tp', 'pr')
+  local pending = nil
+  if not f[1] then
+    local record = redis.call('HGET', KEYS[9], id)
+    if record then
+      pending = unpackPending(record)
+      f = {'waiting', '0', nil, pending[1], pending[3]}
     end
   end
-end
-if not f[1] or f[4] ~= topic then return redis.error_reply('NOT_FOUND') end
-local state = f[1]
-if state == 'scheduled' or state == 'ready' then
-  if state == 'scheduled' then
-    redis.call('ZREM', KEYS[3], id)
-    refreshHead(KEYS[3], KEYS[5], topic)
-  else
-    redis.call('ZREM', KEYS[4], id)
+  if not f[1] or f[4] ~= topic then return redis.error_reply('NOT_FOUND') end
+  local state = f[1]
+  if state == 'waiting' then
+    local was = 'ready'
+    if redis.call('ZREM', KEYS[3], id) == 1 then
+      was = 'scheduled'
+      refreshHead(KEYS[3], KEYS[5], topic)
+      if f[5] and f[5] ~= '0' then count(KEYS[7], topic, 'prioritized', -1) end
+      if not pending then count(KEYS[7], topic, 'retries', -1) end
+    else
+      redis.call('ZREM', KEYS[4], id)
+    end
+    if pending then
+      -- Written out as a hash so that it stays readable, as cancelled, for the retention.
+      redis.call('HSET', KEYS[2], unpack(pendingAsHash(pending, 'cancelled')))
+      redis.call('HDEL', KEYS[9], id)
+    end
+    finish(KEYS[2], KEYS[6], id, 'cancelled', nowMs(), ARGV[4])
+    count(KEYS[7], topic, was, -1)
+    count(KEYS[7], topic, 'cancelled', 1)
+    event('cancelled', id, topic, f[2])
+    return {'cancelled', 'cancelled'}
   end
-  finish(KEYS[2], KEYS[6], id, 'cancelled', nowMs(), ARGV[4])
-  count(KEYS[7], topic, state, -1)
-  count(KEYS[7], topic, 'cancelled', 1)
-  emit(KEYS[8], ARGV[3], 'cancelled', id, topic, f[2])
-  return {'cancelled', 'cancelled'}
+  if state == 'leased' and f[3] ~= '1' then
+    redis.call('HSET', KEYS[2], 'cr', '1')
+    event('cancel_requested', id, topic, f[2])
+    return {'requested', 'leased'}
+  end
+  return {'unchanged', state}
 end
-if state == 'leased' and f[3] ~= '1' then
-  redis.call('HSET', KEYS[2], 'cr', '1')
-  emit(KEYS[8], ARGV[3], 'cancel_requested', id, topic, f[2])
-  return {'requested', 'leased'}
-end
-return {'unchanged', state}
+
+local reply = run()
+flushEvents(KEYS[8], ARGV[3])
+return reply

@@ -16,57 +16,65 @@
 ]]
 -- @include "common"
 
-local err = checkEpoch(KEYS[1], ARGV[1])
-if err then return err end
+local function run()
+  local err = checkEpoch(KEYS[1], ARGV[1])
+  if err then return err end
 
-local id = ARGV[2]
-local topic = ARGV[8]
-local f = redis.call('HMGET', KEYS[2], 'st', 'tk', 'at', 'ma', 'bo', 'cr', 'lf', 'due', 'tp')
-if not f[1] or f[9] ~= topic then return redis.error_reply('NOT_FOUND') end
-if f[7] == ARGV[3] then
-  -- This lease's failure was already applied: answer as the first time.
-  local outcome = (f[1] == 'scheduled' or f[1] == 'ready' or f[1] == 'leased') and 'retrying' or f[1]
-  return {outcome, outcome == 'retrying' and tonumber(f[8]) or 0}
-end
-if f[1] ~= 'leased' or f[2] ~= ARGV[3] then return redis.error_reply('STALE_LEASE ' .. f[1]) end
-
-local now = nowMs()
-local attempt = tonumber(f[3])
-redis.call('ZREM', KEYS[3], id)
-refreshHead(KEYS[3], KEYS[4], topic)
-redis.call('HSET', KEYS[2], 'le', ARGV[4], 'lf', ARGV[3])
-count(KEYS[9], topic, 'leased', -1)
-
-if f[6] == '1' then
-  finish(KEYS[2], KEYS[8], id, 'cancelled', now, ARGV[9])
-  count(KEYS[9], topic, 'cancelled', 1)
-  emit(KEYS[10], ARGV[7], 'cancelled', id, topic, attempt)
-  return {'cancelled', 0}
-end
-
-if ARGV[5] == '1' and attempt < tonumber(f[4]) then
-  -- Backoff: "f:<ms>" fixed, or "e:<initial>:<max>:<jitter>" exponential with jitter and cap.
-  local kind, a, b, c = string.match(f[5], '^(%a):([%d.]+):?([%d.]*):?([%d.]*)$')
-  local delay
-  if kind == 'f' then
-    delay = tonumber(a)
-  else
-    delay = math.min(tonumber(a) * math.pow(2, attempt - 1), tonumber(b))
-    delay = delay * (1 - tonumber(c) * tonumber(ARGV[6]))
+  local id = ARGV[2]
+  local topic = ARGV[8]
+  local f = redis.call('HMGET', KEYS[2], 'st', 'tk', 'at', 'ma', 'bo', 'cr', 'lf', 'due', 'tp', 'pr')
+  if not f[1] or f[9] ~= topic then return redis.error_reply('NOT_FOUND') end
+  if f[7] == ARGV[3] then
+    -- This lease's failure was already applied: answer as the first time.
+    local outcome = (f[1] == 'waiting' or f[1] == 'leased') and 'retrying' or f[1]
+    return {outcome, outcome == 'retrying' and tonumber(f[8]) or 0}
   end
-  local dueAt = now + math.floor(delay)
-  local before = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
-  redis.call('ZADD', KEYS[5], int(dueAt), id)
-  redis.call('HSET', KEYS[2], 'st', 'scheduled', 'due', int(dueAt))
-  refreshHead(KEYS[5], KEYS[6], topic)
-  if before[2] == nil or dueAt < tonumber(before[2]) then redis.call('PUBLISH', ARGV[10], int(dueAt)) end
-  count(KEYS[9], topic, 'scheduled', 1)
-  emit(KEYS[10], ARGV[7], 'retrying', id, topic, attempt)
-  return {'retrying', dueAt}
+  if f[1] ~= 'leased' or f[2] ~= ARGV[3] then return redis.error_reply('STALE_LEASE ' .. f[1]) end
+
+  local now = nowMs()
+  local attempt = tonumber(f[3])
+  redis.call('ZREM', KEYS[3], id)
+  refreshHead(KEYS[3], KEYS[4], topic)
+  redis.call('HSET', KEYS[2], 'le', ARGV[4], 'lf', ARGV[3])
+  count(KEYS[9], topic, 'leased', -1)
+
+  if f[6] == '1' then
+    finish(KEYS[2], KEYS[8], id, 'cancelled', now, ARGV[9])
+    count(KEYS[9], topic, 'cancelled', 1)
+    event('cancelled', id, topic, attempt)
+    return {'cancelled', 0}
+  end
+
+  if ARGV[5] == '1' and attempt < tonumber(f[4]) then
+    -- Backoff: "f:<ms>" fixed, or "e:<initial>:<max>:<jitter>" exponential with jitter and cap.
+    local kind, a, b, c = string.match(f[5], '^(%a):([%d.]+):?([%d.]*):?([%d.]*)$')
+    local delay
+    if kind == 'f' then
+      delay = tonumber(a)
+    else
+      delay = math.min(tonumber(a) * math.pow(2, attempt - 1), tonumber(b))
+      delay = delay * (1 - tonumber(c) * tonumber(ARGV[6]))
+    end
+    local dueAt = now + math.floor(delay)
+    local before = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
+    redis.call('ZADD', KEYS[5], int(dueAt), id)
+    redis.call('HSET', KEYS[2], 'st', 'waiting', 'due', int(dueAt))
+    refreshHead(KEYS[5], KEYS[6], topic)
+    if before[2] == nil or dueAt < tonumber(before[2]) then redis.call('PUBLISH', ARGV[10], int(dueAt)) end
+    count(KEYS[9], topic, 'scheduled', 1)
+    count(KEYS[9], topic, 'retries', 1)
+    if f[10] and f[10] ~= '0' then count(KEYS[9], topic, 'prioritized', 1) end
+    event('retrying', id, topic, attempt)
+    return {'retrying', dueAt}
+  end
+
+  redis.call('HSET', KEYS[2], 'st', 'dead', 'fa', int(now))
+  redis.call('ZADD', KEYS[7], int(now), id)
+  count(KEYS[9], topic, 'dead', 1)
+  event('dead', id, topic, attempt)
+  return {'dead', 0}
 end
 
-redis.call('HSET', KEYS[2], 'st', 'dead', 'fa', int(now))
-redis.call('ZADD', KEYS[7], int(now), id)
-count(KEYS[9], topic, 'dead', 1)
-emit(KEYS[10], ARGV[7], 'dead', id, topic, attempt)
-return {'dead', 0}
+local reply = run()
+flushEvents(KEYS[10], ARGV[7])
+return reply

@@ -1,8 +1,8 @@
 --[[
   fireDue: moves up to `limit` due tasks of one topic from the scheduled set to the ready queue
-  (scheduled -> ready). Idempotent: a resend moves only what is still due and not yet moved.
-
-  A task still in the pending hash (it never ran) becomes a task hash of its own here.
+  (scheduled -> ready). Only ids move: a waiting task's state is the index that holds it. When
+  the topic has no prioritized task and no retry in its scheduled set (exact counters), no task
+  record is read at all. Idempotent: a resend moves only what is still due and not yet moved.
 
   KEYS[1] epoch  KEYS[2] scheduled:T  KEYS[3] ready:T  KEYS[4] due-topics
   KEYS[5] counts KEYS[6] events       KEYS[7] task-key prefix  KEYS[8] pending
@@ -13,42 +13,52 @@
 ]]
 -- @include "common"
 
-local err = checkEpoch(KEYS[1], ARGV[1])
-if err then return err end
+local function run()
+  local err = checkEpoch(KEYS[1], ARGV[1])
+  if err then return err end
 
-local topic = ARGV[2]
-local now = nowMs()
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(now), 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
-local moved = 0
-local ids, readyArgs, materialized = {}, {}, {}
-for i = 1, #due, 2 do
-  local id = due[i]
-  local taskKey = KEYS[7] .. id
-  local priority, attempt
-  local record = redis.call('HGET', KEYS[8], id)
-  if record then
-    local f = unpackPending(record)
-    materialize(taskKey, f, 'ready')
-    priority, attempt = f[3], '0'
-    materialized[#materialized + 1] = id
-  else
-    local f = redis.call('HMGET', taskKey, 'pr', 'at')
-    redis.call('HSET', taskKey, 'st', 'ready')
-    priority, attempt = f[1] or '0', f[2] or '0'
+  local topic = ARGV[2]
+  local now = nowMs()
+  local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(now), 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+  local counters = redis.call('HMGET', KEYS[5], topic .. '|prioritized', topic .. '|retries')
+  local mayBePrioritized = tonumber(counters[1] or '0') > 0
+  local mayBeRetry = tonumber(counters[2] or '0') > 0
+  local ids, readyArgs = {}, {}
+  local prioritizedMoved, retriesMoved = 0, 0
+  for i = 1, #due, 2 do
+    local id = due[i]
+    local priority, attempt = '0', '0'
+    if mayBePrioritized or mayBeRetry then
+      -- A retry has a task hash (with its priority and attempt); a never-run task is pending.
+      local f = redis.call('HMGET', KEYS[7] .. id, 'st', 'pr', 'at')
+      if f[1] then
+        retriesMoved = retriesMoved + 1
+        priority, attempt = f[2] or '0', f[3] or '0'
+      elseif mayBePrioritized then
+        local record = redis.call('HGET', KEYS[8], id)
+        if record then priority = unpackPending(record)[3] end
+      end
+      if priority ~= '0' then prioritizedMoved = prioritizedMoved + 1 end
+    end
+    ids[#ids + 1] = id
+    readyArgs[#readyArgs + 1] = readyScore(priority, due[i + 1])
+    readyArgs[#readyArgs + 1] = id
+    event('ready', id, topic, attempt)
   end
-  emit(KEYS[6], ARGV[4], 'ready', id, topic, attempt)
-  moved = moved + 1
-  ids[moved] = id
-  readyArgs[#readyArgs + 1] = readyScore(priority, due[i + 1])
-  readyArgs[#readyArgs + 1] = id
+  local moved = #ids
+  if moved > 0 then
+    inChunks('ZADD', KEYS[3], readyArgs)
+    inChunks('ZREM', KEYS[2], ids)
+    count(KEYS[5], topic, 'scheduled', -moved)
+    count(KEYS[5], topic, 'ready', moved)
+    count(KEYS[5], topic, 'prioritized', -prioritizedMoved)
+    count(KEYS[5], topic, 'retries', -retriesMoved)
+  end
+  refreshHead(KEYS[2], KEYS[4], topic)
+  local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {moved, head[2] and tonumber(head[2]) or -1, now}
 end
-inChunks('ZADD', KEYS[3], readyArgs)
-zremAll(KEYS[2], ids)
-inChunks('HDEL', KEYS[8], materialized)
-if moved > 0 then
-  count(KEYS[5], topic, 'scheduled', -moved)
-  count(KEYS[5], topic, 'ready', moved)
-end
-refreshHead(KEYS[2], KEYS[4], topic)
-local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-return {moved, head[2] and tonumber(head[2]) or -1, now}
+
+local reply = run()
+flushEvents(KEYS[6], ARGV[4])
+return reply

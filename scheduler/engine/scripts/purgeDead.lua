@@ -11,23 +11,29 @@
 ]]
 -- @include "common"
 
-local err = checkEpoch(KEYS[1], ARGV[1])
-if err then return err end
+local function run()
+  local err = checkEpoch(KEYS[1], ARGV[1])
+  if err then return err end
 
-local only = ARGV[5]
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[2]))
-local purged = 0
-for _, id in ipairs(ids) do
-  local taskKey = KEYS[5] .. id
-  local topic = redis.call('HGET', taskKey, 'tp')
-  if only == '' or topic == only then
-    redis.call('ZREM', KEYS[2], id)
-    redis.call('DEL', taskKey)
-    if topic then
-      count(KEYS[3], topic, 'dead', -1)
-      emit(KEYS[4], ARGV[4], 'purged', id, topic, 0)
+  local only = ARGV[5]
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[2]))
+  local purged = 0
+  for _, id in ipairs(ids) do
+    local taskKey = KEYS[5] .. id
+    local topic = redis.call('HGET', taskKey, 'tp')
+    if only == '' or topic == only then
+      redis.call('ZREM', KEYS[2], id)
+      redis.call('DEL', taskKey)
+      if topic then
+        count(KEYS[3], topic, 'dead', -1)
+        event('purged', id, topic, 0)
+      end
+      purged = purged + 1
     end
-    purged = purged + 1
   end
+  return {purged, #ids}
 end
-return {purged, #ids}
+
+local reply = run()
+flushEvents(KEYS[4], ARGV[4])
+return reply

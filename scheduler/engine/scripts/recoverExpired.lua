@@ -14,40 +14,46 @@
 ]]
 -- @include "common"
 
-local err = checkEpoch(KEYS[1], ARGV[1])
-if err then return err end
+local function run()
+  local err = checkEpoch(KEYS[1], ARGV[1])
+  if err then return err end
 
-local topic = ARGV[2]
-local now = nowMs()
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(now), 'LIMIT', 0, tonumber(ARGV[3]))
-local requeued, dead, cancelled = 0, 0, 0
-for _, id in ipairs(expired) do
-  local taskKey = KEYS[9] .. id
-  local f = redis.call('HMGET', taskKey, 'at', 'ma', 'cr', 'pr', 'due')
-  local attempt = tonumber(f[1])
-  redis.call('ZREM', KEYS[2], id)
-  if f[3] == '1' then
-    finish(taskKey, KEYS[6], id, 'cancelled', now, ARGV[5])
-    emit(KEYS[8], ARGV[4], 'cancelled', id, topic, attempt)
-    cancelled = cancelled + 1
-  elseif attempt >= tonumber(f[2]) then
-    redis.call('HSET', taskKey, 'st', 'dead', 'fa', int(now), 'le', 'lease expired on the last attempt (' .. attempt .. ')')
-    redis.call('ZADD', KEYS[5], int(now), id)
-    emit(KEYS[8], ARGV[4], 'dead', id, topic, attempt)
-    dead = dead + 1
-  else
-    redis.call('HSET', taskKey, 'st', 'ready', 'le', 'lease expired (attempt ' .. attempt .. ')')
-    redis.call('ZADD', KEYS[4], readyScore(f[4] or '0', f[5]), id)
-    emit(KEYS[8], ARGV[4], 'expired', id, topic, attempt)
-    requeued = requeued + 1
+  local topic = ARGV[2]
+  local now = nowMs()
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(now), 'LIMIT', 0, tonumber(ARGV[3]))
+  local requeued, dead, cancelled = 0, 0, 0
+  for _, id in ipairs(expired) do
+    local taskKey = KEYS[9] .. id
+    local f = redis.call('HMGET', taskKey, 'at', 'ma', 'cr', 'pr', 'due')
+    local attempt = tonumber(f[1])
+    redis.call('ZREM', KEYS[2], id)
+    if f[3] == '1' then
+      finish(taskKey, KEYS[6], id, 'cancelled', now, ARGV[5])
+      event('cancelled', id, topic, attempt)
+      cancelled = cancelled + 1
+    elseif attempt >= tonumber(f[2]) then
+      redis.call('HSET', taskKey, 'st', 'dead', 'fa', int(now), 'le', 'lease expired on the last attempt (' .. attempt .. ')')
+      redis.call('ZADD', KEYS[5], int(now), id)
+      event('dead', id, topic, attempt)
+      dead = dead + 1
+    else
+      redis.call('HSET', taskKey, 'st', 'waiting', 'le', 'lease expired (attempt ' .. attempt .. ')')
+      redis.call('ZADD', KEYS[4], readyScore(f[4] or '0', f[5]), id)
+      event('expired', id, topic, attempt)
+      requeued = requeued + 1
+    end
   end
+  if #expired > 0 then
+    count(KEYS[7], topic, 'leased', -#expired)
+    if requeued > 0 then count(KEYS[7], topic, 'ready', requeued) end
+    if dead > 0 then count(KEYS[7], topic, 'dead', dead) end
+    if cancelled > 0 then count(KEYS[7], topic, 'cancelled', cancelled) end
+  end
+  refreshHead(KEYS[2], KEYS[3], topic)
+  local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {requeued, dead, cancelled, head[2] and tonumber(head[2]) or -1}
 end
-if #expired > 0 then
-  count(KEYS[7], topic, 'leased', -#expired)
-  if requeued > 0 then count(KEYS[7], topic, 'ready', requeued) end
-  if dead > 0 then count(KEYS[7], topic, 'dead', dead) end
-  if cancelled > 0 then count(KEYS[7], topic, 'cancelled', cancelled) end
-end
-refreshHead(KEYS[2], KEYS[3], topic)
-local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-return {requeued, dead, cancelled, head[2] and tonumber(head[2]) or -1}
+
+local reply = run()
+flushEvents(KEYS[8], ARGV[4])
+return reply

@@ -11,20 +11,26 @@
 ]]
 -- @include "common"
 
-local err = checkEpoch(KEYS[1], ARGV[1])
-if err then return err end
+local function run()
+  local err = checkEpoch(KEYS[1], ARGV[1])
+  if err then return err end
 
-local id = ARGV[2]
-local topic = ARGV[4]
-local f = redis.call('HMGET', KEYS[2], 'st', 'pr', 'tp')
-if not f[1] or f[3] ~= topic then return redis.error_reply('NOT_FOUND') end
-if f[1] ~= 'dead' then return {'unchanged', f[1]} end
-local now = nowMs()
-redis.call('ZREM', KEYS[3], id)
-redis.call('HSET', KEYS[2], 'st', 'ready', 'at', 0, 'due', int(now))
-redis.call('HDEL', KEYS[2], 'fa', 'tk', 'lf', 'cr')
-redis.call('ZADD', KEYS[4], readyScore(f[2] or '0', now), id)
-count(KEYS[5], topic, 'dead', -1)
-count(KEYS[5], topic, 'ready', 1)
-emit(KEYS[6], ARGV[3], 'requeued', id, topic, 0)
-return {'requeued', 'ready'}
+  local id = ARGV[2]
+  local topic = ARGV[4]
+  local f = redis.call('HMGET', KEYS[2], 'st', 'pr', 'tp')
+  if not f[1] or f[3] ~= topic then return redis.error_reply('NOT_FOUND') end
+  if f[1] ~= 'dead' then return {'unchanged', f[1]} end
+  local now = nowMs()
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('HSET', KEYS[2], 'st', 'waiting', 'at', 0, 'due', int(now))
+  redis.call('HDEL', KEYS[2], 'fa', 'tk', 'lf', 'cr')
+  redis.call('ZADD', KEYS[4], readyScore(f[2] or '0', now), id)
+  count(KEYS[5], topic, 'dead', -1)
+  count(KEYS[5], topic, 'ready', 1)
+  event('requeued', id, topic, 0)
+  return {'requeued', 'ready'}
+end
+
+local reply = run()
+flushEvents(KEYS[6], ARGV[3])
+return reply

@@ -20,10 +20,22 @@ local function int(n)
   return string.format('%d', n)
 end
 
--- Appends a lifecycle event to the shard's capped stream: one field, e = "<type> <task id> <topic>
--- <attempt>" (one field keeps each entry small and the call cheap; read by scheduler.ts).
-local function emit(eventsKey, maxLen, eventType, id, topic, attempt)
-  redis.call('XADD', eventsKey, 'MAXLEN', '~', maxLen, '*', 'e', eventType .. ' ' .. id .. ' ' .. topic .. ' ' .. attempt)
+--[[ Lifecycle events. Every transition records an event; the events of one script call are
+  appended to the shard's capped stream as ONE entry when the script ends (flushEvents), with one
+  field: e = lines "<type> <task id> <topic> <attempt>" joined by "\n", in transition order.
+  One entry per atomic call keeps the per-task cost and memory low; readers split the lines
+  (scheduler.ts readEvents) and address an event as "<entry id>.<line index>". ]]
+local recorded = {}
+
+local function event(eventType, id, topic, attempt)
+  recorded[#recorded + 1] = eventType .. ' ' .. id .. ' ' .. topic .. ' ' .. attempt
+end
+
+local function flushEvents(eventsKey, maxLen)
+  if #recorded > 0 then
+    redis.call('XADD', eventsKey, 'MAXLEN', '~', maxLen, '*', 'e', table.concat(recorded, '\n'))
+    recorded = {}
+  end
 end
 
 -- Ready-queue order: higher priority first, then earlier due time (priority 0..1000, due < 2^42).
@@ -42,7 +54,7 @@ local function refreshHead(setKey, indexKey, topic)
 end
 
 local function count(countsKey, topic, state, delta)
-  redis.call('HINCRBY', countsKey, topic .. '|' .. state, delta)
+  if delta ~= 0 then redis.call('HINCRBY', countsKey, topic .. '|' .. state, delta) end
 end
 
 -- Marks a task finished (succeeded or cancelled): readable until the retention ends. (A stale
@@ -62,34 +74,37 @@ local function inChunks(command, key, args)
   end
 end
 
-local function zremAll(key, members)
-  inChunks('ZREM', key, members)
-end
-
---[[ Pending tasks. A task that is scheduled and has never run is not a key of its own but one
-  field of the shard's pending hash (saving the per-key overhead for the millions of tasks that
-  wait): id -> "<topic>\n<due>\n<priority>\n<max attempts>\n<backoff>\n<lease timeout>\n
-  <idempotency key>\n<owner JSON>\n<traceparent>\n<payload>" (no field but the payload can hold a
-  newline). fireDue turns it into a task hash when it becomes due; so does cancel. The same
-  format is read by scheduler/engine/taskRecord.ts. ]]
+--[[ Where a task's record lives.
+  * A task that has never been leased is not a key of its own but one field of the shard's
+    pending hash (saving the per-key overhead for the many tasks that wait): id ->
+    "<topic>\n<due>\n<priority>\n<max attempts>\n<backoff>\n<lease timeout>\n<idempotency key>\n
+    <owner JSON>\n<traceparent>\n<payload>" (no field but the payload can hold a newline). The
+    same format is read by scheduler/engine/taskRecord.ts. lease (and cancel) write it out as a
+    task hash.
+  * Every other task has a hash, ddq:{s}:t:<id>, whose field st is "waiting", "leased",
+    "succeeded", "dead" or "cancelled".
+  A waiting task (pending, or a hash with st = "waiting") is "scheduled" while its id is in
+  scheduled:T and "ready" while it is in ready:T: the index says which, so firing a task only
+  moves its id.
+  The counts field "<topic>|prioritized" is the exact number of tasks in scheduled:T whose
+  priority is not 0: when it is 0, fireDue needs no per-task read at all. ]]
 local PENDING_FIELDS = 9
+local PENDING_PATTERN = '^' .. string.rep('([^\n]*)\n', PENDING_FIELDS) .. '(.*)$'
 
 local function packPending(topic, due, priority, maxAttempts, backoff, leaseTimeout, idemKey, owner, trace, payload)
   return table.concat({topic, due, priority, maxAttempts, backoff, leaseTimeout, idemKey, owner, trace, payload}, '\n')
 end
 
-local PENDING_PATTERN = '^' .. string.rep('([^\n]*)\n', PENDING_FIELDS) .. '(.*)$'
-
 local function unpackPending(record)
   return {string.match(record, PENDING_PATTERN)}
 end
 
--- Writes a pending task's fields (from unpackPending) as its own task hash, in `state`.
-local function materialize(taskKey, f, state)
+-- The HSET arguments that write a pending task's fields (from unpackPending) as a task hash.
+local function pendingAsHash(f, state)
   local args = {'tp', f[1], 'st', state, 'due', f[2], 'ma', f[4], 'bo', f[5], 'lt', f[6], 'at', 0, 'pl', f[10]}
   if f[3] ~= '0' then args[#args + 1] = 'pr'; args[#args + 1] = f[3] end
   if f[7] ~= '' then args[#args + 1] = 'ik'; args[#args + 1] = f[7] end
   if f[8] ~= '' then args[#args + 1] = 'ow'; args[#args + 1] = f[8] end
   if f[9] ~= '' then args[#args + 1] = 'tc'; args[#args + 1] = f[9] end
-  redis.call('HSET', taskKey, unpack(args))
+  return args
 end
