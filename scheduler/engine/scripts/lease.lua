@@ -46,27 +46,34 @@ local function run()
   local override = tonumber(ARGV[4])
   local ids = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)
   local answer, leasedArgs, fromPending, taken = {}, {}, {}, {}
+  local function expiryFor(leaseTimeout)
+    return int(now + ((override > 0) and override or tonumber(leaseTimeout)))
+  end
   for i, id in ipairs(ids) do
     local taskKey = KEYS[7] .. id
     local token = ARGV[5] .. i
-    local f = redis.call('HMGET', taskKey, 'at', 'lt', 'pl', 'ma', 'tc', 'ow')
-    local attempt, leaseTimeout, payload, maxAttempts, trace, owner
-    if f[2] then
-      attempt = tonumber(f[1] or '0') + 1
-      leaseTimeout, payload, maxAttempts, trace, owner = f[2], f[3] or '', f[4], f[5] or '', f[6] or ''
+    local attempt, expiry, payload, maxAttempts, trace, owner
+    -- First delivery (the common case): the record is in the pending hash; write it out as a
+    -- leased task hash in one HSET.
+    local record = redis.call('HGET', KEYS[9], id)
+    if record then
+      local p = unpackPending(record)
+      attempt, expiry = 1, expiryFor(p[6])
+      payload, maxAttempts, trace, owner = p[10], p[4], p[9], p[8]
+      local args = pendingAsHash(p, 'leased')
+      args[#args + 1], args[#args + 2], args[#args + 3], args[#args + 4] = 'tk', token, 'lx', expiry
+      args[#args + 1], args[#args + 2] = 'at', 1
+      redis.call('HSET', taskKey, unpack(args))
+      fromPending[#fromPending + 1] = id
     else
-      local record = redis.call('HGET', KEYS[9], id)
-      if record then
-        local p = unpackPending(record)
-        attempt = 1
-        leaseTimeout, payload, maxAttempts, trace, owner = p[6], p[10], p[4], p[9], p[8]
-        redis.call('HSET', taskKey, unpack(pendingAsHash(p, 'leased')))
-        fromPending[#fromPending + 1] = id
+      local f = redis.call('HMGET', taskKey, 'at', 'lt', 'pl', 'ma', 'tc', 'ow')
+      if f[2] then
+        attempt, expiry = tonumber(f[1] or '0') + 1, expiryFor(f[2])
+        payload, maxAttempts, trace, owner = f[3] or '', f[4], f[5] or '', f[6] or ''
+        redis.call('HSET', taskKey, 'st', 'leased', 'at', attempt, 'tk', token, 'lx', expiry)
       end
     end
     if attempt then
-      local expiry = int(now + ((override > 0) and override or tonumber(leaseTimeout)))
-      redis.call('HSET', taskKey, 'st', 'leased', 'at', attempt, 'tk', token, 'lx', expiry)
       leasedArgs[#leasedArgs + 1] = expiry
       leasedArgs[#leasedArgs + 1] = id
       answer[#answer + 1] = id .. ' ' .. token
