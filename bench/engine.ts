@@ -43,7 +43,7 @@ const QUICK: ScenarioSettings = {
   memorySettleMs: 500,
 };
 
-const DDQ: DdqSettings = { shardCount: 16, leaseMax: 1_000, leaseWaitMs: 1_000 };
+const DDQ: DdqSettings = { shardCount: 16, leaseMax: 1_000, leaseLoops: 2, leaseWaitMs: 1_000 };
 const BULLMQ: BullmqSettings = { concurrency: 1_000 };
 const ENGINES: readonly { name: EngineName; factory: AdapterFactory }[] = [
   { name: "ddq", factory: ddqAdapter(DDQ) },
@@ -173,7 +173,7 @@ async function main(quick: boolean): Promise<void> {
       revision: ddqRevision(),
       replicas: 1,
       consumer:
-        "one lease loop; each leased batch acked with one ackMany call while the next lease runs",
+        "two lease loops of 500 tasks each (1,000 in flight, as BullMQ's concurrency 1000); each leased batch acked with one ackMany call while the loop's next lease runs",
     },
     bullmq: {
       ...BULLMQ,

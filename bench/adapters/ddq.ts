@@ -8,7 +8,10 @@ import type { AdapterFactory, EngineAdapter } from "./adapter.js";
 export interface DdqSettings {
   shardCount: number;
   /** `max` of each lease call. */
+  /** Tasks in flight at most: each of `leaseLoops` loops leases leaseMax / leaseLoops at a time. */
   leaseMax: number;
+  /** Concurrent lease loops (prefetch): one parses a batch while another's lease runs. */
+  leaseLoops: number;
   /** Long-poll `waitMs` of each lease call. */
   leaseWaitMs: number;
 }
@@ -51,7 +54,10 @@ class DdqAdapter implements EngineAdapter {
     onError: (error: unknown) => void,
   ): Promise<void> {
     this.consuming = true;
-    this.consumer = this.consume(onTask).catch(onError);
+    const loops = Array.from({ length: this.settings.leaseLoops }, () => this.consume(onTask));
+    this.consumer = Promise.all(loops)
+      .then(() => undefined)
+      .catch(onError);
     return Promise.resolve();
   }
 
@@ -60,7 +66,7 @@ class DdqAdapter implements EngineAdapter {
     while (this.consuming) {
       const tasks = await this.scheduler.lease({
         topics: [TOPIC],
-        max: this.settings.leaseMax,
+        max: Math.ceil(this.settings.leaseMax / this.settings.leaseLoops),
         waitMs: this.settings.leaseWaitMs,
       });
       for (const task of tasks) onTask(decode(task));
