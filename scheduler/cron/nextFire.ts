@@ -41,7 +41,10 @@ import {
 export const CALENDAR_SEARCH_YEARS = 50;
 export const CALENDAR_SEARCH_HORIZON_MS = Math.ceil(CALENDAR_SEARCH_YEARS * 365.25) * DAY_MS;
 
-/** cron-parser is asked for at most this much wall-clock time per iterator, to stay far below its loop limit. */
+/**
+ * cron-parser is asked for at most this much wall-clock time per iterator (via its endDate), so
+ * that one next() stays far below its loop limit of 10,000 steps (about 400 steps per year).
+ */
 const SEARCH_CHUNK_MS = 366 * DAY_MS;
 const OUT_OF_RANGE = "Out of the time span range";
 
@@ -54,19 +57,25 @@ interface ZonePolicy {
   dstFold: DstFoldPolicy;
 }
 
-/** The wall time after which candidates can map to an instant > fromMs (see f above). */
+/**
+ * A wall time such that every candidate w with f(w) > fromMs is after it. Usually the wall time
+ * of fromMs: earlier candidates map to instants <= fromMs. Inside a fold it depends on which
+ * pass fromMs is in:
+ *  - "last", first pass: the fold's wall times up to now fire later, at their second pass,
+ *    so the search must start at the fold's first wall time (needed for correctness);
+ *  - "first", second pass: the fold's remaining wall times fired at their first pass, so the
+ *    search can start after the fold (an optimization: they would be skipped anyway).
+ */
 function searchStartWall(policy: ZonePolicy, fromMs: number): number {
   const wall = instantToWall(policy.timeZone, fromMs);
   const resolution = resolveWall(policy.timeZone, wall);
   if (resolution.kind !== "fold") return wall;
-  const isLater = fromMs > resolution.earlier;
-  if (policy.dstFold === "first" && isLater) {
-    // The fold's wall times fired at their earlier instants, all before fromMs.
-    return foldBounds(policy.timeZone, resolution).wallEnd - 1;
-  }
-  if (policy.dstFold === "last" && !isLater) {
-    // The fold's wall times up to `wall` fire at their later instants, all after fromMs.
+  const inSecondPass = fromMs > resolution.earlier;
+  if (policy.dstFold === "last" && !inSecondPass) {
     return foldBounds(policy.timeZone, resolution).wallStart - 1;
+  }
+  if (policy.dstFold === "first" && inSecondPass) {
+    return foldBounds(policy.timeZone, resolution).wallEnd - 1;
   }
   return wall;
 }
