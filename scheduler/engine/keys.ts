@@ -77,6 +77,30 @@ export class ShardKeys {
   leaseRequest(requestId: string): string {
     return `${this.base}:lease-req:${requestId}`;
   }
+  /** The shard's key base with a trailing colon: scripts derive per-schedule keys from it. */
+  get shardBase(): string {
+    return `${this.base}:`;
+  }
+  /** hash: a cron schedule (spec, generation, next slot, counters; see scripts/includes/common.lua). */
+  cron(scheduleId: string): string {
+    return `${this.base}:cron:${scheduleId}`;
+  }
+  /** zset schedule id -> fire-at (next slot + jitter) of every active schedule of the shard. */
+  get cronDue(): string {
+    return `${this.base}:cron-due`;
+  }
+  /** set of every schedule id of the shard. */
+  get cronIds(): string {
+    return `${this.base}:cron-ids`;
+  }
+  /** set of a schedule's unfinished occurrence ids. */
+  cronActive(scheduleId: string): string {
+    return `${this.base}:cron-active:${scheduleId}`;
+  }
+  /** History lists (newest first, capped): succeeded, failed, missed or skipped. */
+  cronHistory(kind: "ok" | "failed" | "missed", scheduleId: string): string {
+    return `${this.base}:cron-${kind}:${scheduleId}`;
+  }
   /** Pub/sub channel: a new earliest due time; the shard's firing loop wakes up. */
   get wakeChannel(): string {
     return `${this.base}:wake`;

@@ -16,6 +16,10 @@ export const SCRIPT_NAMES = [
   "acquireLeader",
   "releaseLeader",
   "bumpEpoch",
+  "cronUpsert",
+  "cronFire",
+  "cronDelete",
+  "cronSuspend",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -39,6 +39,41 @@ export interface RecoverResult {
   nextExpiryMs: number | undefined;
 }
 
+export interface CronUpsertRequest {
+  scheduleId: string;
+  specJson: string;
+  nextSlotMs: number | undefined;
+  fireAtMs: number | undefined;
+  suspended: boolean;
+  successfulHistoryLimit: number;
+  failedHistoryLimit: number;
+  missedHistoryLimit: number;
+}
+
+export interface CronFireRequest {
+  scheduleId: string;
+  /** Compare-and-set: the generation and next slot the plan was made against. */
+  expectedGeneration: string;
+  expectedNextSlot: string;
+  nextSlotMs: number | undefined;
+  fireAtMs: number | undefined;
+  concurrencyPolicy: "Allow" | "Forbid" | "Replace";
+  task: PreparedTask;
+  fire: { slotMs: number; dueAtMs: number }[];
+  missed: { slotMs: number; reason: string }[];
+  missedCount: number;
+  missedHistoryLimit: number;
+  /** A manual trigger: no compare-and-set, next slot unchanged, id "<sid>:m<ms>-<shard>". */
+  manual: boolean;
+}
+
+export interface CronFireResult {
+  stale: boolean;
+  created: number;
+  skipped: number;
+  existing: number;
+}
+
 export interface AckItem {
   id: string;
   leaseToken: string;
@@ -293,7 +328,16 @@ export class ShardEngine {
     const reply = replyArray(
       await this.run(
         "ack",
-        [k.epoch, k.taskPrefix, k.leased(topic), k.leaseTopics, k.finished, k.counts, k.events],
+        [
+          k.epoch,
+          k.taskPrefix,
+          k.leased(topic),
+          k.leaseTopics,
+          k.finished,
+          k.counts,
+          k.events,
+          k.shardBase,
+        ],
         args,
       ),
     );
@@ -326,6 +370,7 @@ export class ShardEngine {
           k.finished,
           k.counts,
           k.events,
+          k.shardBase,
         ],
         [
           this.epoch,
@@ -361,6 +406,7 @@ export class ShardEngine {
           k.counts,
           k.events,
           k.taskPrefix,
+          k.shardBase,
         ],
         [this.epoch, topic, limit, this.settings.eventsMaxLen, this.settings.finishedRetentionMs],
       ),
@@ -391,6 +437,7 @@ export class ShardEngine {
           k.counts,
           k.events,
           k.pending,
+          k.shardBase,
         ],
         [this.epoch, id, this.settings.eventsMaxLen, this.settings.finishedRetentionMs, topic],
       ),
@@ -437,6 +484,115 @@ export class ShardEngine {
       total += purged ?? 0;
       if ((examined ?? 0) < SCRIPT_BATCH_LIMIT || (purged ?? 0) === 0) return total;
     }
+  }
+
+  /** Creates or replaces a schedule (cronUpsert.lua); returns its generation. */
+  async cronUpsert(request: CronUpsertRequest): Promise<{ generation: string; created: boolean }> {
+    const k = this.keys;
+    const [generation, created] = replyArray(
+      await this.run(
+        "cronUpsert",
+        [k.epoch, k.cron(request.scheduleId), k.cronDue, k.cronIds],
+        [
+          this.epoch,
+          request.scheduleId,
+          request.specJson,
+          request.nextSlotMs ?? "",
+          request.fireAtMs ?? "",
+          request.suspended ? 1 : 0,
+          request.successfulHistoryLimit,
+          request.failedHistoryLimit,
+          request.missedHistoryLimit,
+          k.wakeChannel,
+        ],
+      ),
+    ).map(replyString);
+    return { generation: generation ?? "0", created: created === "1" };
+  }
+
+  /** Applies a fire plan (cronFire.lua): occurrences, missed records, next slot, all or nothing. */
+  async cronFire(request: CronFireRequest): Promise<CronFireResult> {
+    const k = this.keys;
+    const t = request.task;
+    const args: ScriptArg[] = [
+      this.epoch,
+      request.scheduleId,
+      request.expectedGeneration,
+      request.expectedNextSlot,
+      request.nextSlotMs ?? "",
+      request.fireAtMs ?? "",
+      t.topic,
+      this.settings.eventsMaxLen,
+      request.concurrencyPolicy,
+      t.priority,
+      t.maxAttempts,
+      t.backoff,
+      t.leaseTimeoutMs,
+      t.owner,
+      t.traceParent,
+      t.payload,
+      this.shard,
+      k.wakeChannel,
+      request.missedHistoryLimit,
+      request.manual ? 1 : 0,
+      request.missedCount,
+      request.fire.length,
+    ];
+    for (const f of request.fire) args.push(f.slotMs, f.dueAtMs);
+    args.push(request.missed.length);
+    for (const m of request.missed) args.push(m.slotMs, m.reason);
+    const reply = replyArray(
+      await this.run(
+        "cronFire",
+        [
+          k.epoch,
+          k.cron(request.scheduleId),
+          k.cronDue,
+          k.taskPrefix,
+          k.pending,
+          k.scheduled(t.topic),
+          k.ready(t.topic),
+          k.dueTopics,
+          k.counts,
+          k.events,
+          k.cronActive(request.scheduleId),
+          k.cronHistory("missed", request.scheduleId),
+        ],
+        args,
+      ),
+    );
+    if (replyString(reply[0]) === "stale")
+      return { stale: true, created: 0, skipped: 0, existing: 0 };
+    const [created = 0, skipped = 0, existing = 0] = reply.slice(1).map(replyNumber);
+    return { stale: false, created, skipped, existing };
+  }
+
+  async cronDelete(scheduleId: string): Promise<boolean> {
+    const k = this.keys;
+    const existed = await this.run(
+      "cronDelete",
+      [
+        k.epoch,
+        k.cron(scheduleId),
+        k.cronDue,
+        k.cronIds,
+        k.cronActive(scheduleId),
+        k.cronHistory("ok", scheduleId),
+        k.cronHistory("failed", scheduleId),
+        k.cronHistory("missed", scheduleId),
+      ],
+      [this.epoch, scheduleId],
+    );
+    return replyNumber(existed) === 1;
+  }
+
+  async cronSuspend(scheduleId: string, suspend: boolean): Promise<void> {
+    const k = this.keys;
+    await this.run(
+      "cronSuspend",
+      [k.epoch, k.cron(scheduleId), k.cronDue],
+      [this.epoch, scheduleId, suspend ? 1 : 0, k.wakeChannel],
+    );
   }
 }
 

@@ -65,21 +65,50 @@ function encodeRandom(bytes: Uint8Array): string {
   return out;
 }
 
-const TASK_ID = /^([0-9A-HJKMNP-TV-Z]{26})-(\d{1,4})$/;
+const ULID_ID = /^([0-9A-HJKMNP-TV-Z]{26})-(\d{1,4})$/;
+/** Schedule ids: what cron schedules are named by (also the first part of occurrence ids). */
+export const SCHEDULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+const OCCURRENCE_ID = /^([A-Za-z0-9][A-Za-z0-9._-]{0,199}):(m?)(\d{1,16})-(\d{1,4})$/;
 
 /** A task id names its shard: `<ULID>-<shard>`, e.g. `01KAKJ6Y0P4X8Z6W6E9B7M2N3Q-7`. */
 export function formatTaskId(ulid: string, shard: number): string {
   return `${ulid}-${shard}`;
 }
 
-/** The shard of a well-formed task id, or undefined for anything else. */
-export function shardOfTaskId(id: string): number | undefined {
-  const match = TASK_ID.exec(id);
-  return match?.[2] === undefined ? undefined : Number(match[2]);
+/**
+ * The id of a cron occurrence is deterministic: `<schedule id>:<slot ms>-<shard>` for the slot
+ * at that instant, `<schedule id>:m<ms>-<shard>` for a manual trigger. One slot can therefore
+ * never have two occurrences: a second create finds the first.
+ */
+export function formatOccurrenceId(
+  scheduleId: string,
+  slotMs: number,
+  shard: number,
+  manual = false,
+): string {
+  return `${scheduleId}:${manual ? "m" : ""}${slotMs}-${shard}`;
 }
 
-/** The creation time (ms) a ULID-based task id encodes in its first ten characters. */
+/** The schedule id and slot of an occurrence id, or undefined for other ids. */
+export function parseOccurrenceId(
+  id: string,
+): { scheduleId: string; slotMs: number; manual: boolean } | undefined {
+  const match = OCCURRENCE_ID.exec(id);
+  if (match?.[1] === undefined) return undefined;
+  return { scheduleId: match[1], slotMs: Number(match[3]), manual: match[2] === "m" };
+}
+
+/** The shard of a well-formed task id (ULID or occurrence form), or undefined for anything else. */
+export function shardOfTaskId(id: string): number | undefined {
+  const match = ULID_ID.exec(id) ?? OCCURRENCE_ID.exec(id);
+  const shard = match?.[match.length - 1];
+  return shard === undefined ? undefined : Number(shard);
+}
+
+/** The creation time (ms) a task id encodes: a ULID's time, or an occurrence's slot. */
 export function createdAtOfTaskId(id: string): number {
+  const occurrence = parseOccurrenceId(id);
+  if (occurrence !== undefined) return occurrence.slotMs;
   let ms = 0;
   for (const char of id.slice(0, 10)) ms = ms * 32 + CROCKFORD.indexOf(char);
   return ms;

@@ -4,7 +4,7 @@
   each gets its own answer. Idempotent: a resent ack of the same lease answers "already".
 
   KEYS[1] epoch  KEYS[2] task-key prefix  KEYS[3] leased:T  KEYS[4] lease-topics
-  KEYS[5] finished  KEYS[6] counts  KEYS[7] events
+  KEYS[5] finished  KEYS[6] counts  KEYS[7] events  KEYS[8] shard base (for cron history)
 
   ARGV[1] epoch  ARGV[2] topic  ARGV[3] retention ms  ARGV[4] events max length
   ARGV[5] number of tasks (n), then n groups of 3: task id, lease token, result ("" = none)
@@ -43,6 +43,7 @@ local function run()
       end
       redis.call('PEXPIRE', taskKey, retention)
       event('succeeded', id, topic, f[3])
+      recordOccurrence(KEYS[8], id, 'succeeded', now, f[3])
       acked = acked + 1
       ackedIds[acked] = id
       finishedArgs[#finishedArgs + 1] = int(now)

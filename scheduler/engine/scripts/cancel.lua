@@ -6,6 +6,7 @@
 
   KEYS[1] epoch  KEYS[2] task key  KEYS[3] scheduled:T  KEYS[4] ready:T  KEYS[5] due-topics
   KEYS[6] finished  KEYS[7] counts  KEYS[8] events  KEYS[9] pending
+  KEYS[10] shard base (for cron history)
 
   ARGV[1] epoch  ARGV[2] task id  ARGV[3] events max length  ARGV[4] finished retention ms
   ARGV[5] topic
@@ -47,7 +48,9 @@ local function run()
       redis.call('HSET', KEYS[2], unpack(pendingAsHash(pending, 'cancelled')))
       redis.call('HDEL', KEYS[9], id)
     end
-    finish(KEYS[2], KEYS[6], id, 'cancelled', nowMs(), ARGV[4])
+    local now = nowMs()
+    finish(KEYS[2], KEYS[6], id, 'cancelled', now, ARGV[4])
+    recordOccurrence(KEYS[10], id, 'cancelled', now, f[2])
     count(KEYS[7], topic, was, -1)
     count(KEYS[7], topic, 'cancelled', 1)
     event('cancelled', id, topic, f[2])

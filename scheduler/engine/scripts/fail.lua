@@ -6,6 +6,7 @@
 
   KEYS[1] epoch  KEYS[2] task key  KEYS[3] leased:T  KEYS[4] lease-topics  KEYS[5] scheduled:T
   KEYS[6] due-topics  KEYS[7] dead  KEYS[8] finished  KEYS[9] counts  KEYS[10] events
+  KEYS[11] shard base (for cron history)
 
   ARGV[1] epoch  ARGV[2] task id  ARGV[3] lease token  ARGV[4] error message
   ARGV[5] retryable (1 | 0)  ARGV[6] jitter draw in [0, 1)  ARGV[7] events max length
@@ -42,6 +43,7 @@ local function run()
     finish(KEYS[2], KEYS[8], id, 'cancelled', now, ARGV[9])
     count(KEYS[9], topic, 'cancelled', 1)
     event('cancelled', id, topic, attempt)
+    recordOccurrence(KEYS[11], id, 'cancelled', now, attempt)
     return {'cancelled', 0}
   end
 
@@ -72,6 +74,7 @@ local function run()
   redis.call('ZADD', KEYS[7], int(now), id)
   count(KEYS[9], topic, 'dead', 1)
   event('dead', id, topic, attempt)
+  recordOccurrence(KEYS[11], id, 'dead', now, attempt)
   return {'dead', 0}
 end
 

@@ -6,6 +6,7 @@
 
   KEYS[1] epoch  KEYS[2] leased:T  KEYS[3] lease-topics  KEYS[4] ready:T  KEYS[5] dead
   KEYS[6] finished  KEYS[7] counts  KEYS[8] events  KEYS[9] task-key prefix
+  KEYS[10] shard base (for cron history)
 
   ARGV[1] epoch  ARGV[2] topic  ARGV[3] limit (<= 1000)  ARGV[4] events max length
   ARGV[5] finished retention ms
@@ -30,11 +31,13 @@ local function run()
     if f[3] == '1' then
       finish(taskKey, KEYS[6], id, 'cancelled', now, ARGV[5])
       event('cancelled', id, topic, attempt)
+      recordOccurrence(KEYS[10], id, 'cancelled', now, attempt)
       cancelled = cancelled + 1
     elseif attempt >= tonumber(f[2]) then
       redis.call('HSET', taskKey, 'st', 'dead', 'fa', int(now), 'le', 'lease expired on the last attempt (' .. attempt .. ')')
       redis.call('ZADD', KEYS[5], int(now), id)
       event('dead', id, topic, attempt)
+      recordOccurrence(KEYS[10], id, 'dead', now, attempt)
       dead = dead + 1
     else
       redis.call('HSET', taskKey, 'st', 'waiting', 'le', 'lease expired (attempt ' .. attempt .. ')')

@@ -108,3 +108,34 @@ local function pendingAsHash(f, state)
   if f[9] ~= '' then args[#args + 1] = 'tc'; args[#args + 1] = f[9] end
   return args
 end
+
+--[[ Cron schedules. A schedule `sid` of shard s has: ddq:{s}:cron:<sid> (hash: spec, gen, next,
+  fireAt, last, lastOk, runs, missed, skipped, susp, history limits), ddq:{s}:cron-active:<sid>
+  (set of its unfinished occurrence ids), and history lists ddq:{s}:cron-ok:<sid>,
+  ddq:{s}:cron-failed:<sid>, ddq:{s}:cron-missed:<sid> (newest first, capped). Scripts derive
+  these from the shard base (passed in KEYS) and the schedule id, as task keys from the prefix.
+  An occurrence's task id is "<sid>:<slot ms>-<shard>" (or "<sid>:m<ms>-<shard>" when triggered
+  by hand). ]]
+local OCCURRENCE_PATTERN = '^([^:]+):(m?)(%d+)%-%d+$'
+
+-- Records that occurrence `id` finished with `outcome` (succeeded | dead | cancelled) in its
+-- schedule's history, if `id` is an occurrence and its schedule still exists.
+local function recordOccurrence(base, id, outcome, now, attempt)
+  local sid, manual, slot = string.match(id, OCCURRENCE_PATTERN)
+  if not sid then return end
+  redis.call('SREM', base .. 'cron-active:' .. sid, id)
+  local key = base .. 'cron:' .. sid
+  local limits = redis.call('HMGET', key, 'okLimit', 'failLimit')
+  if not limits[1] then return end
+  local entry = cjson.encode({ slot = tonumber(slot), id = id, outcome = outcome, at = now,
+    attempt = tonumber(attempt), manual = (manual == 'm') })
+  local list, limit = base .. 'cron-failed:' .. sid, tonumber(limits[2])
+  if outcome == 'succeeded' then
+    redis.call('HSET', key, 'lastOk', int(now))
+    list, limit = base .. 'cron-ok:' .. sid, tonumber(limits[1])
+  end
+  if limit > 0 then
+    redis.call('LPUSH', list, entry)
+    redis.call('LTRIM', list, 0, limit - 1)
+  end
+end
