@@ -33,6 +33,7 @@ import {
 } from "./engine/taskRecord.js";
 import { formatTaskId, shardOfTaskId, stableHash, UlidGenerator } from "./engine/taskId.js";
 import { prepareTask, validateTopic, type PreparedTask } from "./engine/validation.js";
+import { CronScheduler } from "./cron/cronScheduler.js";
 import { KubernetesLeaseBackend } from "./leadership/kubernetesLeaseBackend.js";
 import {
   DEFAULT_LEASE_TIMING,
@@ -117,6 +118,8 @@ export class Scheduler {
   private readonly subscriber: Redis;
   private readonly scripts: ScriptRunner;
   private readonly elector: ShardElector;
+  /** Cron schedules: upsert, get, list, delete, pause/resume, trigger, preview. */
+  readonly cron: CronScheduler;
   private readonly engines = new Map<number, ShardEngine>();
   private readonly loops = new Map<number, FiringLoop>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -172,6 +175,24 @@ export class Scheduler {
       this.onWakeMessage(channel, message);
     });
     this.scripts = new ScriptRunner(this.redis);
+    this.cron = new CronScheduler({
+      prefix: this.prefix,
+      shardCount: this.shardCount,
+      limits: this.limits,
+      defaults: this.defaults,
+      redis: this.redis,
+      onShard: (shard, write) => this.onShard(shard, write),
+      cancel: (id) => this.cancel(id),
+      wakeLoop: (shard, atMs) => {
+        this.loops.get(shard)?.wake(atMs);
+      },
+      notifyReady: (shard, topic) => {
+        this.notifyReady(shard, topic);
+      },
+      log: (message) => {
+        this.log(message);
+      },
+    });
     const leadership = options.leadership ?? { kind: "redis" };
     const backend: LeaseBackend =
       leadership.kind === "redis"
@@ -261,6 +282,7 @@ export class Scheduler {
       onFencedOff: () => {
         this.elector.lost(shard);
       },
+      fireSchedule: (scheduleId) => this.cron.fireDue(shard, scheduleId),
       log: this.log,
     });
     this.loops.set(shard, loop);

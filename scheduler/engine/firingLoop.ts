@@ -6,6 +6,8 @@ import { SCRIPT_BATCH_LIMIT } from "./shardEngine.js";
 export interface FiringLoopHooks {
   /** Tasks of `topic` became ready (fired, recovered): wake lease waiters. */
   onReady(topic: string): void;
+  /** A cron schedule's fire-at has come: plan and fire it (cron/cronScheduler.ts). */
+  fireSchedule(scheduleId: string): Promise<void>;
   /** A script answered STALE_EPOCH: another scheduler leads the shard now. */
   onFencedOff(): void;
   log(message: string): void;
@@ -141,10 +143,19 @@ export class FiringLoop {
     const keys = this.engine.keys;
     this.lastPassMoved = false;
     const horizon = String(this.redisNow() + 1);
-    const [dueTopics, expiredTopics] = await Promise.all([
+    const [dueTopics, expiredTopics, dueSchedules] = await Promise.all([
       this.redis.zrangebyscore(keys.dueTopics, "-inf", horizon, "LIMIT", 0, 256),
       this.redis.zrangebyscore(keys.leaseTopics, "-inf", horizon, "LIMIT", 0, 256),
+      this.redis.zrangebyscore(keys.cronDue, "-inf", horizon, "LIMIT", 0, 1000),
     ]);
+    // Schedules first: their occurrences due now land in this pass's ready queues.
+    const schedules = await Promise.allSettled(
+      dueSchedules.map((id) => this.hooks.fireSchedule(id)),
+    );
+    // A failure (Redis unreachable, fenced off) fails the pass: the loop backs off or hands the shard over.
+    const failure = schedules.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failure !== undefined) throw failure.reason;
+    if (dueSchedules.length > 0) this.lastPassMoved = true;
     await Promise.all([
       ...dueTopics.map(async (topic) => {
         for (;;) {
@@ -169,11 +180,12 @@ export class FiringLoop {
         }
       }),
     ]);
-    const [nextDue, nextExpiry] = await Promise.all([
+    const [nextDue, nextExpiry, nextSchedule] = await Promise.all([
       this.redis.zrange(keys.dueTopics, 0, 0, "WITHSCORES"),
       this.redis.zrange(keys.leaseTopics, 0, 0, "WITHSCORES"),
+      this.redis.zrange(keys.cronDue, 0, 0, "WITHSCORES"),
     ]);
-    const candidates = [nextDue[1], nextExpiry[1]]
+    const candidates = [nextDue[1], nextExpiry[1], nextSchedule[1]]
       .filter((v): v is string => v !== undefined)
       .map(Number);
     return candidates.length === 0 ? undefined : Math.min(...candidates);

@@ -1,0 +1,419 @@
+/**
+ * Cron schedules on top of the task engine: upsert, get, list, delete, pause, resume, trigger,
+ * preview, and firing a due schedule (called by the shard's firing loop). Each occurrence is an
+ * ordinary task. Semantics: docs/CRON.md; exactly-once argument: docs/CORRECTNESS.md.
+ */
+import type { Redis } from "ioredis";
+import { DdqError, isDdqError } from "../engine/errors.js";
+import { ShardKeys } from "../engine/keys.js";
+import type { EngineDefaults, EngineLimits } from "../engine/model.js";
+import type { ShardEngine } from "../engine/shardEngine.js";
+import { formatOccurrenceId, stableHash } from "../engine/taskId.js";
+import {
+  checkCronSpec,
+  validateScheduleId,
+  type CheckedCronSpec,
+  type CronScheduleSpec,
+} from "./cronSpec.js";
+import type { PreparedTask } from "../engine/validation.js";
+import { planFire } from "./firePlan.js";
+import { nextFireAfter, previewFires, MAX_PREVIEW, type FirePreview } from "./nextFire.js";
+
+/** What the cron layer needs from a scheduler replica. */
+export interface CronHost {
+  readonly prefix: string;
+  readonly shardCount: number;
+  readonly limits: EngineLimits;
+  readonly defaults: EngineDefaults;
+  readonly redis: Redis;
+  onShard<T>(shard: number, write: (engine: ShardEngine) => Promise<T>): Promise<T>;
+  cancel(id: string): Promise<unknown>;
+  wakeLoop(shard: number, atMs: number): void;
+  notifyReady(shard: number, topic: string): void;
+  log(message: string): void;
+}
+
+export interface HistoryEntry {
+  slot: number;
+  outcome: "succeeded" | "dead" | "cancelled" | "missed" | "skipped";
+  at: number;
+  id?: string;
+  reason?: string;
+  attempt?: number;
+  manual?: boolean;
+}
+
+export interface ScheduleStatus {
+  spec: CronScheduleSpec;
+  generation: number;
+  suspended: boolean;
+  nextScheduleTimeMs?: number;
+  lastScheduleTimeMs?: number;
+  lastSuccessfulTimeMs?: number;
+  runs: number;
+  missed: number;
+  skipped: number;
+  /** Occurrences not yet finished (as last seen by a fire or a finish). */
+  active: string[];
+  history: { succeeded: HistoryEntry[]; failed: HistoryEntry[]; missed: HistoryEntry[] };
+}
+
+/** How a spec is stored: as given, with the payload in base64. */
+interface StoredSpec extends Omit<CronScheduleSpec, "task"> {
+  task: Omit<CronScheduleSpec["task"], "payload"> & { payloadBase64?: string };
+}
+
+function toStored(spec: CronScheduleSpec): string {
+  const { payload, ...task } = spec.task;
+  const stored: StoredSpec = {
+    ...spec,
+    task:
+      payload === undefined
+        ? task
+        : { ...task, payloadBase64: Buffer.from(payload).toString("base64") },
+  };
+  return JSON.stringify(stored);
+}
+
+function fromStored(json: string): CronScheduleSpec {
+  const stored = JSON.parse(json) as StoredSpec;
+  const { payloadBase64, ...task } = stored.task;
+  return {
+    ...stored,
+    task:
+      payloadBase64 === undefined
+        ? task
+        : { ...task, payload: Buffer.from(payloadBase64, "base64") },
+  };
+}
+
+function optionalNumber(value: string | null | undefined): number | undefined {
+  return value === null || value === undefined || value === "" ? undefined : Number(value);
+}
+
+export class CronScheduler {
+  /** Compiled specs by "<id>|<generation>": firing does not recompile on every slot. */
+  private readonly compiled = new Map<string, CheckedCronSpec>();
+
+  constructor(private readonly host: CronHost) {}
+
+  shardOf(scheduleId: string): number {
+    return stableHash(`cron:${scheduleId}`) % this.host.shardCount;
+  }
+
+  private keys(scheduleId: string): ShardKeys {
+    return new ShardKeys(this.host.prefix, this.shardOf(scheduleId));
+  }
+
+  /** The deterministic spread of a schedule's fires within [0, jitterMs]. */
+  jitterOffset(scheduleId: string, jitterMs: number): number {
+    return jitterMs === 0 ? 0 : stableHash(`jitter:${scheduleId}`) % (jitterMs + 1);
+  }
+
+  /**
+   * Creates or replaces a schedule. An edit never fires a spurious run nor drops the next one:
+   * the next slot is the stored one if it is still a slot of the new timing and already due;
+   * otherwise the new timing's first slot after both now and the last fired slot.
+   */
+  async upsert(
+    spec: CronScheduleSpec,
+    nowMs = Date.now(),
+  ): Promise<{ created: boolean; generation: number; nextScheduleTimeMs?: number }> {
+    const checked = checkCronSpec(spec, this.host.limits, this.host.defaults, {
+      full: true,
+      nowMs,
+    });
+    const keys = this.keys(spec.id);
+    const [storedNext = null, storedLast = null] = await this.host.redis.hmget(
+      keys.cron(spec.id),
+      "next",
+      "last",
+    );
+    const oldNext = optionalNumber(storedNext);
+    const last = optionalNumber(storedLast);
+    let next: number | undefined;
+    if (
+      oldNext !== undefined &&
+      oldNext <= nowMs &&
+      nextFireAfter(checked.timing, oldNext - 1) === oldNext
+    ) {
+      next = oldNext;
+    } else {
+      next = nextFireAfter(checked.timing, Math.max(nowMs, last ?? Number.NEGATIVE_INFINITY));
+    }
+    const fireAt =
+      next === undefined ? undefined : next + this.jitterOffset(spec.id, checked.jitterMs);
+    const shard = this.shardOf(spec.id);
+    const result = await this.host.onShard(shard, (engine) =>
+      engine.cronUpsert({
+        scheduleId: spec.id,
+        specJson: toStored(spec),
+        nextSlotMs: next,
+        fireAtMs: fireAt,
+        suspended: checked.suspend,
+        successfulHistoryLimit: checked.successfulHistoryLimit,
+        failedHistoryLimit: checked.failedHistoryLimit,
+        missedHistoryLimit: checked.missedHistoryLimit,
+      }),
+    );
+    if (fireAt !== undefined && !checked.suspend) this.host.wakeLoop(shard, fireAt);
+    const answer: { created: boolean; generation: number; nextScheduleTimeMs?: number } = {
+      created: result.created,
+      generation: Number(result.generation),
+    };
+    if (next !== undefined) answer.nextScheduleTimeMs = next;
+    return answer;
+  }
+
+  async get(scheduleId: string): Promise<ScheduleStatus> {
+    validateScheduleId(scheduleId);
+    const keys = this.keys(scheduleId);
+    const pipeline = this.host.redis.pipeline();
+    pipeline.hgetall(keys.cron(scheduleId));
+    pipeline.smembers(keys.cronActive(scheduleId));
+    pipeline.lrange(keys.cronHistory("ok", scheduleId), 0, -1);
+    pipeline.lrange(keys.cronHistory("failed", scheduleId), 0, -1);
+    pipeline.lrange(keys.cronHistory("missed", scheduleId), 0, -1);
+    const replies = (await pipeline.exec()) ?? [];
+    const [hash, active, ok, failed, missed] = replies.map(([error, value]) => {
+      if (error !== null) throw error;
+      return value;
+    }) as [Record<string, string>, string[], string[], string[], string[]];
+    if (hash.spec === undefined)
+      throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
+    const parse = (entries: string[]): HistoryEntry[] =>
+      entries.map((e) => JSON.parse(e) as HistoryEntry);
+    const status: ScheduleStatus = {
+      spec: fromStored(hash.spec),
+      generation: Number(hash.gen ?? "0"),
+      suspended: hash.susp === "1",
+      runs: Number(hash.runs ?? "0"),
+      missed: Number(hash.missed ?? "0"),
+      skipped: Number(hash.skipped ?? "0"),
+      active: active.sort(),
+      history: { succeeded: parse(ok), failed: parse(failed), missed: parse(missed) },
+    };
+    const next = optionalNumber(hash.next);
+    const last = optionalNumber(hash.last);
+    const lastOk = optionalNumber(hash.lastOk);
+    if (next !== undefined) status.nextScheduleTimeMs = next;
+    if (last !== undefined) status.lastScheduleTimeMs = last;
+    if (lastOk !== undefined) status.lastSuccessfulTimeMs = lastOk;
+    return status;
+  }
+
+  /** Every schedule id, sorted. */
+  async list(): Promise<string[]> {
+    const pipeline = this.host.redis.pipeline();
+    for (let shard = 0; shard < this.host.shardCount; shard += 1)
+      pipeline.smembers(new ShardKeys(this.host.prefix, shard).cronIds);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies
+      .flatMap(([error, ids]) => {
+        if (error !== null) throw error;
+        return ids as string[];
+      })
+      .sort();
+  }
+
+  async delete(scheduleId: string): Promise<void> {
+    validateScheduleId(scheduleId);
+    const existed = await this.host.onShard(this.shardOf(scheduleId), (engine) =>
+      engine.cronDelete(scheduleId),
+    );
+    if (!existed) throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
+  }
+
+  async setSuspended(scheduleId: string, suspend: boolean): Promise<void> {
+    validateScheduleId(scheduleId);
+    await this.host.onShard(this.shardOf(scheduleId), (engine) =>
+      engine.cronSuspend(scheduleId, suspend),
+    );
+  }
+
+  /** The next `n` fire times from now, in UTC and in the schedule's zone. */
+  async preview(scheduleId: string, n: number, nowMs = Date.now()): Promise<FirePreview[]> {
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PREVIEW) {
+      throw new DdqError("INVALID_ARGUMENT", `n: must be from 1 to ${MAX_PREVIEW}`, "n");
+    }
+    const status = await this.get(scheduleId);
+    const checked = checkCronSpec(status.spec, this.host.limits, this.host.defaults, {
+      full: false,
+    });
+    return previewFires(checked.timing, nowMs, n);
+  }
+
+  private checkedSpec(scheduleId: string, generation: string, specJson: string): CheckedCronSpec {
+    const key = `${scheduleId}|${generation}`;
+    let checked = this.compiled.get(key);
+    if (checked === undefined) {
+      checked = checkCronSpec(fromStored(specJson), this.host.limits, this.host.defaults, {
+        full: false,
+      });
+      if (this.compiled.size > 10_000) this.compiled.clear();
+      this.compiled.set(key, checked);
+    }
+    return checked;
+  }
+
+  /** Cancels a schedule's unfinished occurrences (concurrency policy Replace). */
+  private async replaceRunning(keys: ShardKeys, scheduleId: string): Promise<void> {
+    for (const id of await this.host.redis.smembers(keys.cronActive(scheduleId))) {
+      try {
+        await this.host.cancel(id);
+      } catch (error) {
+        if (!isDdqError(error, "NOT_FOUND") && !isDdqError(error, "FAILED_PRECONDITION"))
+          throw error;
+      }
+    }
+  }
+
+  /**
+   * Runs a manual occurrence now, obeying the concurrency policy: Forbid answers
+   * FAILED_PRECONDITION while an occurrence runs; Replace cancels the running ones first.
+   */
+  async trigger(scheduleId: string, nowMs = Date.now()): Promise<{ occurrenceId: string }> {
+    validateScheduleId(scheduleId);
+    const shard = this.shardOf(scheduleId);
+    const keys = this.keys(scheduleId);
+    const [specJson = null, generation = null] = await this.host.redis.hmget(
+      keys.cron(scheduleId),
+      "spec",
+      "gen",
+    );
+    if (specJson === null || generation === null)
+      throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
+    const checked = this.checkedSpec(scheduleId, generation, specJson);
+    if (checked.concurrencyPolicy === "Replace") await this.replaceRunning(keys, scheduleId);
+    const result = await this.host.onShard(shard, (engine) =>
+      engine.cronFire({
+        scheduleId,
+        expectedGeneration: generation,
+        expectedNextSlot: "",
+        nextSlotMs: undefined,
+        fireAtMs: undefined,
+        concurrencyPolicy: checked.concurrencyPolicy,
+        task: checked.task,
+        fire: [{ slotMs: nowMs, dueAtMs: nowMs }],
+        missed: [],
+        missedCount: 0,
+        missedHistoryLimit: checked.missedHistoryLimit,
+        manual: true,
+      }),
+    );
+    if (result.skipped > 0) {
+      throw new DdqError(
+        "FAILED_PRECONDITION",
+        `schedule ${scheduleId} forbids concurrent runs and an occurrence is still running`,
+      );
+    }
+    this.host.notifyReady(shard, checked.task.topic);
+    return { occurrenceId: formatOccurrenceId(scheduleId, nowMs, shard, true) };
+  }
+
+  private async deferFire(
+    shard: number,
+    scheduleId: string,
+    generation: string,
+    next: string,
+    fireAtMs: number,
+  ): Promise<void> {
+    const noTask: PreparedTask = {
+      topic: "ddq.deferred",
+      payload: Buffer.alloc(0),
+      dueKind: "in",
+      dueValueMs: 0,
+      priority: 0,
+      maxAttempts: 1,
+      backoff: "f:0",
+      leaseTimeoutMs: 1000,
+      idempotencyKey: "",
+      fingerprint: "",
+      owner: "",
+      traceParent: "",
+    };
+    await this.host.onShard(shard, (engine) =>
+      engine.cronFire({
+        scheduleId,
+        expectedGeneration: generation,
+        expectedNextSlot: next,
+        nextSlotMs: Number(next),
+        fireAtMs,
+        concurrencyPolicy: "Allow",
+        task: noTask,
+        fire: [],
+        missed: [],
+        missedCount: 0,
+        missedHistoryLimit: 0,
+        manual: false,
+      }),
+    );
+  }
+
+  /**
+   * Fires a due schedule (the firing loop calls it when its fire-at has come): plans which
+   * overdue slots fire or are missed, then applies the plan in one script with a compare-and-set,
+   * so a slot gets at most one occurrence whatever races or crashes happen.
+   */
+  async fireDue(shard: number, scheduleId: string, nowMs = Date.now()): Promise<void> {
+    const keys = new ShardKeys(this.host.prefix, shard);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const [specJson = null, generation = null, next = null, runs = null, suspended = null] =
+        await this.host.redis.hmget(keys.cron(scheduleId), "spec", "gen", "next", "runs", "susp");
+      if (
+        specJson === null ||
+        generation === null ||
+        next === null ||
+        next === "" ||
+        suspended === "1"
+      )
+        return;
+      let checked: CheckedCronSpec;
+      let plan: ReturnType<typeof planFire>;
+      try {
+        checked = this.checkedSpec(scheduleId, generation, specJson);
+        plan = planFire(
+          checked,
+          Number(next),
+          Number(runs ?? "0"),
+          nowMs,
+          checked.missedHistoryLimit,
+        );
+      } catch (error) {
+        // A stored spec that cannot be planned (it was valid when written; a library upgrade
+        // could change that): look again later instead of spinning on it.
+        this.host.log(
+          `schedule ${scheduleId}: cannot plan its fire, retrying in 30 s: ${String(error)}`,
+        );
+        await this.deferFire(shard, scheduleId, generation, next, nowMs + 30_000);
+        return;
+      }
+      const offset = this.jitterOffset(scheduleId, checked.jitterMs);
+      if (checked.concurrencyPolicy === "Replace" && plan.fire.length > 0)
+        await this.replaceRunning(keys, scheduleId);
+      const result = await this.host.onShard(shard, (engine) =>
+        engine.cronFire({
+          scheduleId,
+          expectedGeneration: generation,
+          expectedNextSlot: next,
+          nextSlotMs: plan.nextSlotMs,
+          fireAtMs: plan.nextSlotMs === undefined ? undefined : plan.nextSlotMs + offset,
+          concurrencyPolicy: checked.concurrencyPolicy,
+          task: checked.task,
+          fire: plan.fire.map((slotMs) => ({ slotMs, dueAtMs: slotMs + offset })),
+          missed: plan.missed,
+          missedCount: plan.missedCount,
+          missedHistoryLimit: checked.missedHistoryLimit,
+          manual: false,
+        }),
+      );
+      if (!result.stale) {
+        if (result.created > 0) this.host.notifyReady(shard, checked.task.topic);
+        return;
+      }
+    }
+    this.host.log(
+      `schedule ${scheduleId}: fire kept losing its compare-and-set; will retry on the next pass`,
+    );
+  }
+}
