@@ -1,0 +1,225 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { isDdqError } from "../../scheduler/engine/errors.js";
+import { parseOccurrenceId } from "../../scheduler/engine/taskId.js";
+import type { CronScheduleSpec } from "../../scheduler/cron/cronSpec.js";
+import type { Scheduler } from "../../scheduler/scheduler.js";
+import type { RedisDatabase } from "../env/redisDatabase.js";
+import { useFreshRedisDatabase } from "../env/testContext.js";
+import { waitFor } from "../env/waitFor.js";
+import { startTestScheduler } from "../scheduler/support.js";
+
+let db: RedisDatabase;
+let scheduler: Scheduler;
+
+beforeAll(async () => {
+  db = await useFreshRedisDatabase();
+});
+afterAll(async () => {
+  await db.close();
+});
+afterEach(async () => {
+  await scheduler.stop();
+});
+
+const everySecond = (id: string, extra: Partial<CronScheduleSpec> = {}): CronScheduleSpec => ({
+  id,
+  timing: { schedules: ["* * * * * *"] },
+  task: { topic: `cron-${id}`, payload: Buffer.from(id), leaseTimeoutMs: 30_000 },
+  ...extra,
+});
+
+describe("cron schedules on a real redis-server", () => {
+  it("fires one occurrence per slot with a deterministic id, and records the outcome", async () => {
+    scheduler = await startTestScheduler(db);
+    const { created, nextScheduleTimeMs } = await scheduler.cron.upsert(everySecond("tick"));
+    expect(created).toBe(true);
+    const first = await scheduler.lease({ topics: ["cron-tick"], max: 1, waitMs: 3_000 });
+    const occurrence = parseOccurrenceId(first[0]?.id ?? "");
+    expect(occurrence?.scheduleId).toBe("tick");
+    expect(occurrence?.slotMs).toBe(nextScheduleTimeMs);
+    expect((occurrence?.slotMs ?? 1) % 1000).toBe(0);
+    await scheduler.ack(first[0]?.id ?? "", "cron-tick", first[0]?.leaseToken ?? "");
+    const second = await scheduler.lease({ topics: ["cron-tick"], max: 1, waitMs: 3_000 });
+    expect(parseOccurrenceId(second[0]?.id ?? "")?.slotMs).toBe((occurrence?.slotMs ?? 0) + 1000);
+    const status = await scheduler.cron.get("tick");
+    expect(status.runs).toBeGreaterThanOrEqual(2);
+    expect(status.lastSuccessfulTimeMs).toBeGreaterThan(0);
+    expect(status.history.succeeded[0]).toMatchObject({
+      id: first[0]?.id,
+      outcome: "succeeded",
+      slot: occurrence?.slotMs,
+    });
+    expect(status.nextScheduleTimeMs).toBeGreaterThan(occurrence?.slotMs ?? 0);
+  });
+
+  it("Forbid skips slots while an occurrence runs, recording why; trigger-now is refused", async () => {
+    scheduler = await startTestScheduler(db);
+    await scheduler.cron.upsert(everySecond("forbid", { concurrencyPolicy: "Forbid" }));
+    const [running] = await scheduler.lease({ topics: ["cron-forbid"], max: 1, waitMs: 3_000 });
+    await waitFor(async () => (await scheduler.cron.get("forbid")).skipped >= 2, {
+      description: "two slots to be skipped",
+      timeoutMs: 5_000,
+    });
+    const status = await scheduler.cron.get("forbid");
+    expect(status.runs).toBe(1);
+    expect(status.history.missed[0]?.outcome).toBe("skipped");
+    expect(status.history.missed[0]?.reason).toContain("still running");
+    await expect(scheduler.cron.trigger("forbid")).rejects.toSatisfy((e) =>
+      isDdqError(e, "FAILED_PRECONDITION"),
+    );
+    // Once it finishes, the next slot fires again.
+    await scheduler.ack(running?.id ?? "", "cron-forbid", running?.leaseToken ?? "");
+    const [next] = await scheduler.lease({ topics: ["cron-forbid"], max: 1, waitMs: 3_000 });
+    expect(parseOccurrenceId(next?.id ?? "")?.scheduleId).toBe("forbid");
+    expect((await scheduler.cron.get("forbid")).runs).toBe(2);
+  });
+
+  it("Replace asks the running occurrence to stop and starts the new one", async () => {
+    scheduler = await startTestScheduler(db);
+    await scheduler.cron.upsert(everySecond("replace", { concurrencyPolicy: "Replace" }));
+    const [old] = await scheduler.lease({ topics: ["cron-replace"], max: 1, waitMs: 3_000 });
+    const [replacement] = await scheduler.lease({
+      topics: ["cron-replace"],
+      max: 1,
+      waitMs: 3_000,
+    });
+    expect(replacement?.id).not.toBe(old?.id);
+    const beat = await scheduler.extend(
+      old?.id ?? "",
+      "cron-replace",
+      old?.leaseToken ?? "",
+      30_000,
+    );
+    expect(beat.cancelRequested).toBe(true);
+  });
+
+  it("trigger-now creates a manual occurrence under Allow, and pause/resume stop and restart slots", async () => {
+    scheduler = await startTestScheduler(db);
+    await scheduler.cron.upsert({ ...everySecond("manual"), timing: { schedules: ["0 0 1 1 *"] } });
+    const { occurrenceId } = await scheduler.cron.trigger("manual");
+    expect(parseOccurrenceId(occurrenceId)).toMatchObject({ scheduleId: "manual", manual: true });
+    const [leased] = await scheduler.lease({ topics: ["cron-manual"], max: 1, waitMs: 3_000 });
+    expect(leased?.id).toBe(occurrenceId);
+
+    await scheduler.cron.upsert(everySecond("paused"));
+    await scheduler.cron.setSuspended("paused", true);
+    const runsAtPause = (await scheduler.cron.get("paused")).runs;
+    await new Promise((r) => setTimeout(r, 2_200));
+    expect((await scheduler.cron.get("paused")).runs).toBe(runsAtPause);
+    await scheduler.cron.setSuspended("paused", false);
+    await waitFor(async () => (await scheduler.cron.get("paused")).runs > runsAtPause, {
+      description: "the resumed schedule to fire",
+      timeoutMs: 5_000,
+    });
+  });
+
+  it("previews fire times in UTC and in the schedule's zone, across a DST change", async () => {
+    scheduler = await startTestScheduler(db);
+    await scheduler.cron.upsert({
+      id: "preview",
+      timing: { schedules: ["30 2 * * *"], timeZone: "America/New_York" },
+      task: { topic: "cron-preview" },
+    });
+    const fires = await scheduler.cron.preview("preview", 3, Date.parse("2027-03-12T12:00:00Z"));
+    expect(fires.map((f) => f.utc)).toEqual([
+      "2027-03-13T07:30:00.000Z",
+      "2027-03-14T07:00:00.000Z", // 02:30 does not exist: shifted to the transition (03:00 EDT)
+      "2027-03-15T06:30:00.000Z",
+    ]);
+    expect(fires[1]?.wallClock).toBe("2027-03-14T03:00:00-04:00");
+  });
+
+  it("rejects bad schedules with the field at fault", async () => {
+    scheduler = await startTestScheduler(db);
+    const field = async (spec: CronScheduleSpec): Promise<string | undefined> => {
+      try {
+        await scheduler.cron.upsert(spec);
+      } catch (error) {
+        if (isDdqError(error, "INVALID_ARGUMENT")) return error.field;
+        throw error;
+      }
+      return undefined;
+    };
+    const base = everySecond("bad");
+    expect(await field({ ...base, timing: { schedules: ["61 * * * *"] } })).toBe("schedules[0]");
+    expect(await field({ ...base, timing: { schedules: ["0 0 30 2 *"] } })).toBe("schedules[0]");
+    expect(
+      await field({ ...base, timing: { schedules: ["* * * * *"], timeZone: "Mars/Olympus" } }),
+    ).toBe("timeZone");
+    expect(
+      await field({
+        ...base,
+        timing: { schedules: ["* * * * *"], startAt: 2_000_000_000_000, endAt: 1_000_000_000_000 },
+      }),
+    ).toBe("endAt");
+    expect(await field({ ...base, id: "no spaces allowed" })).toBe("id");
+    expect(await field({ ...base, concurrencyPolicy: "Sometimes" as "Allow" })).toBe(
+      "concurrencyPolicy",
+    );
+    expect(await field({ ...base, task: { topic: "" } })).toBe("task.topic");
+    await expect(scheduler.cron.get("never-created")).rejects.toSatisfy((e) =>
+      isDdqError(e, "NOT_FOUND"),
+    );
+  });
+});
+
+describe("missed slots after downtime", () => {
+  // Every minute; the stored next slot is moved 9 minutes back, as if the scheduler had been down:
+  // 10 slots are overdue. No further slot comes during the test.
+  async function afterDowntime(
+    extra: Partial<CronScheduleSpec>,
+  ): Promise<Awaited<ReturnType<Scheduler["cron"]["get"]>>> {
+    const id = `down-${extra.catchUp ?? "default"}-${extra.startingDeadlineSeconds ?? "none"}`;
+    scheduler = await startTestScheduler(db);
+    await scheduler.cron.upsert({
+      id,
+      timing: { schedules: ["* * * * *"] },
+      task: { topic: `cron-${id}` },
+      suspend: true,
+      ...extra,
+    });
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const key = `${scheduler.prefix}:{${scheduler.cron.shardOf(id)}}:cron:${id}`;
+    await db.client.hset(key, "next", minute - 9 * 60_000, "fireAt", minute - 9 * 60_000);
+    await scheduler.cron.setSuspended(id, false);
+    await waitFor(
+      async () => ((await scheduler.cron.get(id)).nextScheduleTimeMs ?? 0) > Date.now(),
+      {
+        description: "the overdue slots to be handled",
+      },
+    );
+    return scheduler.cron.get(id);
+  }
+
+  it("Latest (default) runs only the most recent overdue slot and records the others as missed", async () => {
+    const status = await afterDowntime({});
+    expect(status.runs).toBe(1);
+    expect(status.missed).toBe(9);
+    expect(status.history.missed[0]?.reason).toContain("Latest");
+  });
+
+  it("All runs every overdue slot up to the burst limit", async () => {
+    const status = await afterDowntime({ catchUp: "All", maxBurst: 4 });
+    expect(status.runs).toBe(4);
+    expect(status.missed).toBe(6);
+  });
+
+  it("Skip runs none of them", async () => {
+    const status = await afterDowntime({ catchUp: "Skip" });
+    expect(status.runs).toBe(0);
+    expect(status.missed).toBe(10);
+  });
+
+  it("startingDeadlineSeconds misses slots older than the deadline whatever the mode", async () => {
+    const status = await afterDowntime({
+      catchUp: "All",
+      maxBurst: 100,
+      startingDeadlineSeconds: 150,
+    });
+    // Slots at most 150 s old: the current minute's and up to two before it.
+    expect(status.runs).toBeGreaterThanOrEqual(2);
+    expect(status.runs).toBeLessThanOrEqual(3);
+    expect(status.runs + status.missed).toBe(10);
+    expect(status.history.missed.some((m) => m.reason?.includes("deadline"))).toBe(true);
+  });
+});
