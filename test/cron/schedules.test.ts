@@ -129,6 +129,70 @@ describe("cron schedules on a real redis-server", () => {
     expect(fires[1]?.wallClock).toBe("2027-03-14T03:00:00-04:00");
   });
 
+  it("an edit never fires a spurious run nor drops the next slot", async () => {
+    scheduler = await startTestScheduler(db);
+    const spec: CronScheduleSpec = {
+      id: "edit",
+      timing: { schedules: ["*/10 * * * * *"] },
+      task: { topic: "cron-edit" },
+    };
+    const first = await scheduler.cron.upsert(spec);
+    // Same timing, new payload: the next slot stays, nothing fires.
+    const again = await scheduler.cron.upsert({
+      ...spec,
+      task: { topic: "cron-edit", payload: Buffer.from("v2") },
+    });
+    expect(again).toMatchObject({ created: false, nextScheduleTimeMs: first.nextScheduleTimeMs });
+    // A new timing: its first slot after now; no run at edit time.
+    const edited = await scheduler.cron.upsert({ ...spec, timing: { schedules: ["0 0 1 1 *"] } });
+    expect(edited.nextScheduleTimeMs).toBe(Date.UTC(new Date().getUTCFullYear() + 1, 0, 1));
+    expect((await scheduler.cron.get("edit")).runs).toBe(0);
+    // An overdue next slot that is still a slot of the edited timing is kept, not dropped.
+    await scheduler.cron.upsert({ ...spec, suspend: true });
+    const overdue = Math.floor(Date.now() / 10_000) * 10_000 - 20_000;
+    await db.client.hset(
+      `${scheduler.prefix}:{${scheduler.cron.shardOf("edit")}}:cron:edit`,
+      "next",
+      overdue,
+    );
+    const kept = await scheduler.cron.upsert({
+      ...spec,
+      suspend: true,
+      task: { topic: "cron-edit", priority: 1 },
+    });
+    expect(kept.nextScheduleTimeMs).toBe(overdue);
+    expect((await scheduler.cron.get("edit")).spec.task.priority).toBe(1);
+  });
+
+  it("spreads fires by a fixed jitter offset per schedule", async () => {
+    scheduler = await startTestScheduler(db);
+    const offset = scheduler.cron.jitterOffset("jittery", 800);
+    expect(offset).toBe(scheduler.cron.jitterOffset("jittery", 800));
+    expect(offset).toBeGreaterThanOrEqual(0);
+    expect(offset).toBeLessThanOrEqual(800);
+    const offsets = new Set(
+      Array.from({ length: 50 }, (_, i) => scheduler.cron.jitterOffset(`s${i}`, 800)),
+    );
+    expect(offsets.size).toBeGreaterThan(40);
+    await scheduler.cron.upsert({ ...everySecond("jittery"), jitterMs: 800 });
+    const [leased] = await scheduler.lease({ topics: ["cron-jittery"], max: 1, waitMs: 4_000 });
+    const task = await scheduler.get(leased?.id ?? "");
+    expect(task.dueAtMs - (parseOccurrenceId(task.id)?.slotMs ?? 0)).toBe(offset);
+  });
+
+  it("deletes a schedule and lists the others", async () => {
+    scheduler = await startTestScheduler(db);
+    await scheduler.cron.upsert({ ...everySecond("keep"), suspend: true });
+    await scheduler.cron.upsert({ ...everySecond("drop"), suspend: true });
+    expect(await scheduler.cron.list()).toEqual(expect.arrayContaining(["drop", "keep"]));
+    await scheduler.cron.delete("drop");
+    expect(await scheduler.cron.list()).not.toContain("drop");
+    await expect(scheduler.cron.get("drop")).rejects.toSatisfy((e) => isDdqError(e, "NOT_FOUND"));
+    await expect(scheduler.cron.delete("drop")).rejects.toSatisfy((e) =>
+      isDdqError(e, "NOT_FOUND"),
+    );
+  });
+
   it("rejects bad schedules with the field at fault", async () => {
     scheduler = await startTestScheduler(db);
     const field = async (spec: CronScheduleSpec): Promise<string | undefined> => {
