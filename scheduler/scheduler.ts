@@ -282,7 +282,7 @@ export class Scheduler {
       onFencedOff: () => {
         this.elector.lost(shard);
       },
-      fireSchedule: (scheduleId) => this.cron.fireDue(shard, scheduleId),
+      fireSchedules: (scheduleIds) => this.cron.fireDue(shard, scheduleIds),
       log: this.log,
     });
     this.loops.set(shard, loop);

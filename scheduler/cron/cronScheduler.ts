@@ -7,7 +7,7 @@ import type { Redis } from "ioredis";
 import { DdqError, isDdqError } from "../engine/errors.js";
 import { ShardKeys } from "../engine/keys.js";
 import type { EngineDefaults, EngineLimits } from "../engine/model.js";
-import type { ShardEngine } from "../engine/shardEngine.js";
+import type { CronFireRequest, ShardEngine } from "../engine/shardEngine.js";
 import { formatOccurrenceId, stableHash } from "../engine/taskId.js";
 import {
   checkCronSpec,
@@ -91,6 +91,20 @@ function optionalNumber(value: string | null | undefined): number | undefined {
   return value === null || value === undefined || value === "" ? undefined : Number(value);
 }
 
+/**
+ * How long before its slot an occurrence of an Allow schedule is created (as a task due at the
+ * slot, which the engine's timer then fires on time). Forbid and Replace decide at the slot,
+ * because whether an earlier occurrence still runs is only known then.
+ */
+export const CREATE_AHEAD_MS = 1_000;
+
+/** Schedules applied per script call when many are due at once. */
+const FIRE_CHUNK = 200;
+
+function lookahead(spec: CheckedCronSpec): number {
+  return spec.concurrencyPolicy === "Allow" ? CREATE_AHEAD_MS : 0;
+}
+
 export class CronScheduler {
   /** Compiled specs by "<id>|<generation>": firing does not recompile on every slot. */
   private readonly compiled = new Map<string, CheckedCronSpec>();
@@ -142,7 +156,9 @@ export class CronScheduler {
       next = nextFireAfter(checked.timing, Math.max(nowMs, last ?? Number.NEGATIVE_INFINITY));
     }
     const fireAt =
-      next === undefined ? undefined : next + this.jitterOffset(spec.id, checked.jitterMs);
+      next === undefined
+        ? undefined
+        : next + this.jitterOffset(spec.id, checked.jitterMs) - lookahead(checked);
     const shard = this.shardOf(spec.id);
     const result = await this.host.onShard(shard, (engine) =>
       engine.cronUpsert({
@@ -285,23 +301,27 @@ export class CronScheduler {
       throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
     const checked = this.checkedSpec(scheduleId, generation, specJson);
     if (checked.concurrencyPolicy === "Replace") await this.replaceRunning(keys, scheduleId);
-    const result = await this.host.onShard(shard, (engine) =>
-      engine.cronFire({
-        scheduleId,
-        expectedGeneration: generation,
-        expectedNextSlot: "",
-        nextSlotMs: undefined,
-        fireAtMs: undefined,
-        concurrencyPolicy: checked.concurrencyPolicy,
-        task: checked.task,
-        fire: [{ slotMs: nowMs, dueAtMs: nowMs }],
-        missed: [],
-        missedCount: 0,
-        missedHistoryLimit: checked.missedHistoryLimit,
-        manual: true,
-      }),
+    const [result] = await this.host.onShard(shard, (engine) =>
+      engine.cronFire(checked.task.topic, [
+        {
+          scheduleId,
+          expectedGeneration: generation,
+          expectedNextSlot: "",
+          nextSlotMs: undefined,
+          fireAtMs: undefined,
+          concurrencyPolicy: checked.concurrencyPolicy,
+          task: checked.task,
+          fire: [{ slotMs: nowMs, dueAtMs: nowMs }],
+          missed: [],
+          missedCount: 0,
+          missedHistoryLimit: checked.missedHistoryLimit,
+          manual: true,
+        },
+      ]),
     );
-    if (result.skipped > 0) {
+    if (result?.status === "notfound")
+      throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
+    if ((result?.skipped ?? 0) > 0) {
       throw new DdqError(
         "FAILED_PRECONDITION",
         `schedule ${scheduleId} forbids concurrent runs and an occurrence is still running`,
@@ -333,33 +353,62 @@ export class CronScheduler {
       traceParent: "",
     };
     await this.host.onShard(shard, (engine) =>
-      engine.cronFire({
-        scheduleId,
-        expectedGeneration: generation,
-        expectedNextSlot: next,
-        nextSlotMs: Number(next),
-        fireAtMs,
-        concurrencyPolicy: "Allow",
-        task: noTask,
-        fire: [],
-        missed: [],
-        missedCount: 0,
-        missedHistoryLimit: 0,
-        manual: false,
-      }),
+      engine.cronFire(noTask.topic, [
+        {
+          scheduleId,
+          expectedGeneration: generation,
+          expectedNextSlot: next,
+          nextSlotMs: Number(next),
+          fireAtMs,
+          concurrencyPolicy: "Allow",
+          task: noTask,
+          fire: [],
+          missed: [],
+          missedCount: 0,
+          missedHistoryLimit: 0,
+          manual: false,
+        },
+      ]),
     );
   }
 
   /**
-   * Fires a due schedule (the firing loop calls it when its fire-at has come): plans which
-   * overdue slots fire or are missed, then applies the plan in one script with a compare-and-set,
-   * so a slot gets at most one occurrence whatever races or crashes happen.
+   * Fires the due schedules of a shard (the firing loop calls it with every schedule whose fire-at
+   * has come): reads them in one pipeline, plans each (which overdue slots fire or are missed,
+   * and for Allow schedules the slot coming within CREATE_AHEAD_MS, created ahead), and applies
+   * the plans in a few script calls, each plan with a compare-and-set, so that a slot gets at most
+   * one occurrence whatever races or crashes happen. A plan that lost its compare-and-set (an
+   * edit or another fire came first) is planned again.
    */
-  async fireDue(shard: number, scheduleId: string, nowMs = Date.now()): Promise<void> {
+  async fireDue(shard: number, scheduleIds: readonly string[], nowMs = Date.now()): Promise<void> {
+    let pending = [...scheduleIds];
+    for (let round = 0; round < 3 && pending.length > 0; round += 1) {
+      pending = await this.fireRound(shard, pending, nowMs);
+    }
+    if (pending.length > 0) {
+      this.host.log(
+        `schedules ${pending.join(", ")}: fire kept losing its compare-and-set; retrying on the next pass`,
+      );
+    }
+  }
+
+  /** One round of fireDue; returns the schedules whose plan went stale. */
+  private async fireRound(
+    shard: number,
+    scheduleIds: readonly string[],
+    nowMs: number,
+  ): Promise<string[]> {
     const keys = new ShardKeys(this.host.prefix, shard);
-    for (let attempt = 0; attempt < 3; attempt += 1) {
+    const pipeline = this.host.redis.pipeline();
+    for (const id of scheduleIds)
+      pipeline.hmget(keys.cron(id), "spec", "gen", "next", "runs", "susp");
+    const rows = (await pipeline.exec()) ?? [];
+    const byTopic = new Map<string, CronFireRequest[]>();
+    for (const [index, [error, row]] of rows.entries()) {
+      if (error !== null) throw error;
+      const scheduleId = scheduleIds[index] ?? "";
       const [specJson = null, generation = null, next = null, runs = null, suspended = null] =
-        await this.host.redis.hmget(keys.cron(scheduleId), "spec", "gen", "next", "runs", "susp");
+        row as (string | null)[];
       if (
         specJson === null ||
         generation === null ||
@@ -367,17 +416,22 @@ export class CronScheduler {
         next === "" ||
         suspended === "1"
       )
-        return;
+        continue;
       let checked: CheckedCronSpec;
       let plan: ReturnType<typeof planFire>;
+      let jitter = 0;
       try {
         checked = this.checkedSpec(scheduleId, generation, specJson);
+        jitter = this.jitterOffset(scheduleId, checked.jitterMs);
+        // Slots are planned without jitter: "now" for slot s is when s + jitter has come.
+        const slotNow = nowMs - jitter;
         plan = planFire(
           checked,
           Number(next),
           Number(runs ?? "0"),
-          nowMs,
+          slotNow,
           checked.missedHistoryLimit,
+          slotNow + lookahead(checked),
         );
       } catch (error) {
         // A stored spec that cannot be planned (it was valid when written; a library upgrade
@@ -386,34 +440,42 @@ export class CronScheduler {
           `schedule ${scheduleId}: cannot plan its fire, retrying in 30 s: ${String(error)}`,
         );
         await this.deferFire(shard, scheduleId, generation, next, nowMs + 30_000);
-        return;
+        continue;
       }
-      const offset = this.jitterOffset(scheduleId, checked.jitterMs);
       if (checked.concurrencyPolicy === "Replace" && plan.fire.length > 0)
         await this.replaceRunning(keys, scheduleId);
-      const result = await this.host.onShard(shard, (engine) =>
-        engine.cronFire({
-          scheduleId,
-          expectedGeneration: generation,
-          expectedNextSlot: next,
-          nextSlotMs: plan.nextSlotMs,
-          fireAtMs: plan.nextSlotMs === undefined ? undefined : plan.nextSlotMs + offset,
-          concurrencyPolicy: checked.concurrencyPolicy,
-          task: checked.task,
-          fire: plan.fire.map((slotMs) => ({ slotMs, dueAtMs: slotMs + offset })),
-          missed: plan.missed,
-          missedCount: plan.missedCount,
-          missedHistoryLimit: checked.missedHistoryLimit,
-          manual: false,
-        }),
-      );
-      if (!result.stale) {
-        if (result.created > 0) this.host.notifyReady(shard, checked.task.topic);
-        return;
+      const request: CronFireRequest = {
+        scheduleId,
+        expectedGeneration: generation,
+        expectedNextSlot: next,
+        nextSlotMs: plan.nextSlotMs,
+        fireAtMs:
+          plan.nextSlotMs === undefined ? undefined : plan.nextSlotMs + jitter - lookahead(checked),
+        concurrencyPolicy: checked.concurrencyPolicy,
+        task: checked.task,
+        fire: plan.fire.map((slotMs) => ({ slotMs, dueAtMs: slotMs + jitter })),
+        missed: plan.missed,
+        missedCount: plan.missedCount,
+        missedHistoryLimit: checked.missedHistoryLimit,
+        manual: false,
+      };
+      const list = byTopic.get(checked.task.topic) ?? [];
+      list.push(request);
+      byTopic.set(checked.task.topic, list);
+    }
+    const stale: string[] = [];
+    for (const [topic, requests] of byTopic) {
+      for (let i = 0; i < requests.length; i += FIRE_CHUNK) {
+        const chunk = requests.slice(i, i + FIRE_CHUNK);
+        const results = await this.host.onShard(shard, (engine) => engine.cronFire(topic, chunk));
+        let created = 0;
+        results.forEach((result, j) => {
+          if (result.status === "stale") stale.push(chunk[j]?.scheduleId ?? "");
+          created += result.created;
+        });
+        if (created > 0) this.host.notifyReady(shard, topic);
       }
     }
-    this.host.log(
-      `schedule ${scheduleId}: fire kept losing its compare-and-set; will retry on the next pass`,
-    );
+    return stale;
   }
 }

@@ -25,14 +25,22 @@ export interface FirePlan {
 /** Overdue slots examined at most per plan; beyond, they are counted as missed by jumping ahead. */
 export const MAX_OVERDUE_SLOTS = 100_000;
 
+/**
+ * Plans a fire at `nowMs`. Slots up to `horizonMs` (>= nowMs) are considered: those at or before
+ * now are *overdue* (the missed-run rules pick which of them run), those after now and up to the
+ * horizon are *upcoming*: they are created ahead of time as tasks due at their slot, so the
+ * engine's timer fires them on time. Slot instants here are without jitter.
+ */
 export function planFire(
   spec: CheckedCronSpec,
   storedNextMs: number,
   runs: number,
   nowMs: number,
   recordLimit: number,
+  horizonMs: number = nowMs,
 ): FirePlan {
   const overdue: number[] = [];
+  const upcoming: number[] = [];
   let slot: number | undefined = storedNextMs;
   let skippedAhead = 0;
   while (slot !== undefined && slot <= nowMs) {
@@ -46,6 +54,10 @@ export function planFire(
     } else {
       overdue.push(slot);
     }
+    slot = nextFireAfter(spec.timing, slot);
+  }
+  while (slot !== undefined && slot > nowMs && slot <= horizonMs) {
+    upcoming.push(slot);
     slot = nextFireAfter(spec.timing, slot);
   }
   const missed: MissedSlot[] = [];
@@ -79,6 +91,7 @@ export function planFire(
     for (const s of inTime)
       missed.push({ slotMs: s, reason: "catch-up Skip: overdue slots do not run" });
   }
+  fire = [...fire, ...upcoming];
   if (spec.maxRuns !== undefined) {
     const left = Math.max(0, spec.maxRuns - runs);
     for (const s of fire.slice(left))

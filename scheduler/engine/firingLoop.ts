@@ -6,8 +6,8 @@ import { SCRIPT_BATCH_LIMIT } from "./shardEngine.js";
 export interface FiringLoopHooks {
   /** Tasks of `topic` became ready (fired, recovered): wake lease waiters. */
   onReady(topic: string): void;
-  /** A cron schedule's fire-at has come: plan and fire it (cron/cronScheduler.ts). */
-  fireSchedule(scheduleId: string): Promise<void>;
+  /** These cron schedules' fire-at has come: plan and fire them (cron/cronScheduler.ts). */
+  fireSchedules(scheduleIds: readonly string[]): Promise<void>;
   /** A script answered STALE_EPOCH: another scheduler leads the shard now. */
   onFencedOff(): void;
   log(message: string): void;
@@ -148,13 +148,9 @@ export class FiringLoop {
       this.redis.zrangebyscore(keys.leaseTopics, "-inf", horizon, "LIMIT", 0, 256),
       this.redis.zrangebyscore(keys.cronDue, "-inf", horizon, "LIMIT", 0, 1000),
     ]);
-    // Schedules first: their occurrences due now land in this pass's ready queues.
-    const schedules = await Promise.allSettled(
-      dueSchedules.map((id) => this.hooks.fireSchedule(id)),
-    );
-    // A failure (Redis unreachable, fenced off) fails the pass: the loop backs off or hands the shard over.
-    const failure = schedules.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failure !== undefined) throw failure.reason;
+    // Schedules first: their occurrences due now land in this pass's ready queues. A failure
+    // (Redis unreachable, fenced off) fails the pass: the loop backs off or hands the shard over.
+    if (dueSchedules.length > 0) await this.hooks.fireSchedules(dueSchedules);
     if (dueSchedules.length > 0) this.lastPassMoved = true;
     await Promise.all([
       ...dueTopics.map(async (topic) => {

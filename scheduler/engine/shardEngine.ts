@@ -68,7 +68,7 @@ export interface CronFireRequest {
 }
 
 export interface CronFireResult {
-  stale: boolean;
+  status: "ok" | "stale" | "notfound";
   created: number;
   skipped: number;
   existing: number;
@@ -510,61 +510,78 @@ export class ShardEngine {
     return { generation: generation ?? "0", created: created === "1" };
   }
 
-  /** Applies a fire plan (cronFire.lua): occurrences, missed records, next slot, all or nothing. */
-  async cronFire(request: CronFireRequest): Promise<CronFireResult> {
+  /**
+   * Applies fire plans of schedules of one topic (cronFire.lua), each atomically; one answer per
+   * plan, in order. Every plan's task must have `topic`.
+   */
+  async cronFire(topic: string, requests: readonly CronFireRequest[]): Promise<CronFireResult[]> {
     const k = this.keys;
-    const t = request.task;
     const args: ScriptArg[] = [
       this.epoch,
-      request.scheduleId,
-      request.expectedGeneration,
-      request.expectedNextSlot,
-      request.nextSlotMs ?? "",
-      request.fireAtMs ?? "",
-      t.topic,
+      topic,
       this.settings.eventsMaxLen,
-      request.concurrencyPolicy,
-      t.priority,
-      t.maxAttempts,
-      t.backoff,
-      t.leaseTimeoutMs,
-      t.owner,
-      t.traceParent,
-      t.payload,
-      this.shard,
       k.wakeChannel,
-      request.missedHistoryLimit,
-      request.manual ? 1 : 0,
-      request.missedCount,
-      request.fire.length,
+      this.shard,
+      requests.length,
     ];
-    for (const f of request.fire) args.push(f.slotMs, f.dueAtMs);
-    args.push(request.missed.length);
-    for (const m of request.missed) args.push(m.slotMs, m.reason);
+    for (const request of requests) {
+      const t = request.task;
+      if (t.topic !== topic)
+        throw new Error(
+          `cronFire: plan of ${request.scheduleId} is for topic ${t.topic}, not ${topic}`,
+        );
+      args.push(
+        request.scheduleId,
+        request.manual ? 1 : 0,
+        request.expectedGeneration,
+        request.expectedNextSlot,
+        request.nextSlotMs ?? "",
+        request.fireAtMs ?? "",
+        request.concurrencyPolicy,
+        t.priority,
+        t.maxAttempts,
+        t.backoff,
+        t.leaseTimeoutMs,
+        t.owner,
+        t.traceParent,
+        t.payload,
+        request.missedHistoryLimit,
+        request.missedCount,
+        request.fire.length,
+      );
+      for (const f of request.fire) args.push(f.slotMs, f.dueAtMs);
+      args.push(request.missed.length);
+      for (const m of request.missed) args.push(m.slotMs, m.reason);
+    }
     const reply = replyArray(
       await this.run(
         "cronFire",
         [
           k.epoch,
-          k.cron(request.scheduleId),
           k.cronDue,
           k.taskPrefix,
           k.pending,
-          k.scheduled(t.topic),
-          k.ready(t.topic),
+          k.scheduled(topic),
+          k.ready(topic),
           k.dueTopics,
           k.counts,
           k.events,
-          k.cronActive(request.scheduleId),
-          k.cronHistory("missed", request.scheduleId),
+          k.shardBase,
         ],
         args,
       ),
     );
-    if (replyString(reply[0]) === "stale")
-      return { stale: true, created: 0, skipped: 0, existing: 0 };
-    const [created = 0, skipped = 0, existing = 0] = reply.slice(1).map(replyNumber);
-    return { stale: false, created, skipped, existing };
+    const results: CronFireResult[] = [];
+    for (let i = 0; i < reply.length; i += 4) {
+      const status = replyString(reply[i]);
+      results.push({
+        status: status === "ok" || status === "stale" ? status : "notfound",
+        created: replyNumber(reply[i + 1]),
+        skipped: replyNumber(reply[i + 2]),
+        existing: replyNumber(reply[i + 3]),
+      });
+    }
+    return results;
   }
 
   async cronDelete(scheduleId: string): Promise<boolean> {

@@ -75,12 +75,12 @@ describe("exactly one occurrence per slot", () => {
       missedHistoryLimit: 10,
       manual: false,
     };
-    expect(await engine.cronFire(request)).toMatchObject({ stale: false, created: 1 });
-    expect(await engine.cronFire(request)).toMatchObject({ stale: true, created: 0 });
+    expect(await engine.cronFire("r", [request])).toMatchObject([{ status: "ok", created: 1 }]);
+    expect(await engine.cronFire("r", [request])).toMatchObject([{ status: "stale", created: 0 }]);
     // Even without the compare-and-set (a manual path), the slot's id exists: nothing new.
     expect(
-      await engine.cronFire({ ...request, expectedNextSlot: "2000", nextSlotMs: 3_000 }),
-    ).toMatchObject({ created: 0, existing: 1 });
+      await engine.cronFire("r", [{ ...request, expectedNextSlot: "2000", nextSlotMs: 3_000 }]),
+    ).toMatchObject([{ status: "ok", created: 0, existing: 1 }]);
     expect(await occurrencesOf("resendcron", 0, "r")).toEqual(["r:1000-0"]);
     expect(await redis.hget(keys.cron("r"), "runs")).toBe("1");
     redis.disconnect();
