@@ -93,10 +93,11 @@ function optionalNumber(value: string | null | undefined): number | undefined {
 
 /**
  * How long before its slot an occurrence of an Allow schedule is created (as a task due at the
- * slot, which the engine's timer then fires on time). Forbid and Replace decide at the slot,
- * because whether an earlier occurrence still runs is only known then.
+ * slot, which the engine's timer then fires on time). Half a second: creating happens between
+ * whole seconds, not on them, where the occurrences of frequent schedules are firing. Forbid and
+ * Replace decide at the slot, because whether an earlier occurrence still runs is only known then.
  */
-export const CREATE_AHEAD_MS = 1_000;
+export const CREATE_AHEAD_MS = 500;
 
 /** Schedules applied per script call when many are due at once. */
 const FIRE_CHUNK = 200;

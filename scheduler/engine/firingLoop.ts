@@ -148,9 +148,6 @@ export class FiringLoop {
       this.redis.zrangebyscore(keys.leaseTopics, "-inf", horizon, "LIMIT", 0, 256),
       this.redis.zrangebyscore(keys.cronDue, "-inf", horizon, "LIMIT", 0, 1000),
     ]);
-    // Schedules first: their occurrences due now land in this pass's ready queues. A failure
-    // (Redis unreachable, fenced off) fails the pass: the loop backs off or hands the shard over.
-    if (dueSchedules.length > 0) await this.hooks.fireSchedules(dueSchedules);
     if (dueSchedules.length > 0) this.lastPassMoved = true;
     await Promise.all([
       ...dueTopics.map(async (topic) => {
@@ -176,6 +173,10 @@ export class FiringLoop {
         }
       }),
     ]);
+    // Then schedules, whose new occurrences are due later (created ahead) or were overdue:
+    // firing what is due comes first. A failure (Redis unreachable, fenced off) fails the pass:
+    // the loop backs off or hands the shard over.
+    if (dueSchedules.length > 0) await this.hooks.fireSchedules(dueSchedules);
     const [nextDue, nextExpiry, nextSchedule] = await Promise.all([
       this.redis.zrange(keys.dueTopics, 0, 0, "WITHSCORES"),
       this.redis.zrange(keys.leaseTopics, 0, 0, "WITHSCORES"),
