@@ -32,8 +32,9 @@ build: setup ## Compile TypeScript to dist/ (the `ddq` CLI).
 demo: setup ## Local demo: Redis + control plane + ddq with real custom resources firing.
 	@echo "make demo arrives with the deploy-and-run issue (#7): it needs the scheduler, operator and worker."
 
-bench: setup ## Engine benchmark vs BullMQ on a fresh local redis-server (writes bench/results/engine.json).
+bench: setup ## Engine and cron benchmarks vs BullMQ on fresh local redis-servers (writes bench/results/engine.json, cron.json).
 	npx tsx bench/engine.ts
+	npx tsx bench/cron.ts
 
 clean: ## Remove build output (keeps node_modules and the tool cache).
 	rm -rf dist coverage

@@ -37,7 +37,7 @@ function round(value: number): number {
 }
 
 function formatValue(value: number, unit: string): string {
-  if (unit === "ms") return value.toFixed(1);
+  if (unit === "ms" || unit === "CPU s") return value.toFixed(1);
   return Math.round(value).toLocaleString("en-US");
 }
 

@@ -102,8 +102,30 @@ export const CREATE_AHEAD_MS = 500;
 /** Schedules applied per script call when many are due at once. */
 const FIRE_CHUNK = 200;
 
+/**
+ * Creating ahead needs no precision, so the creation times of Allow schedules are rounded down to
+ * this grid: schedules spread over the second are created in a few batches, not one by one.
+ */
+export const CREATE_GRID_MS = 250;
+
 function lookahead(spec: CheckedCronSpec): number {
   return spec.concurrencyPolicy === "Allow" ? CREATE_AHEAD_MS : 0;
+}
+
+/**
+ * How far ahead of now a fire plans: the lookahead, plus the grid (a fire-at rounded down by up to
+ * a grid step must still reach the slot it was set for, or the loop would find nothing to do).
+ */
+function horizonAhead(spec: CheckedCronSpec): number {
+  const ahead = lookahead(spec);
+  return ahead === 0 ? 0 : ahead + CREATE_GRID_MS;
+}
+
+/** When the loop should look at a schedule next: its slot's due time, less the lookahead. */
+function fireAtFor(spec: CheckedCronSpec, nextSlotMs: number, jitterMs: number): number {
+  const due = nextSlotMs + jitterMs;
+  const ahead = lookahead(spec);
+  return ahead === 0 ? due : Math.floor((due - ahead) / CREATE_GRID_MS) * CREATE_GRID_MS;
 }
 
 export class CronScheduler {
@@ -159,7 +181,7 @@ export class CronScheduler {
     const fireAt =
       next === undefined
         ? undefined
-        : next + this.jitterOffset(spec.id, checked.jitterMs) - lookahead(checked);
+        : fireAtFor(checked, next, this.jitterOffset(spec.id, checked.jitterMs));
     const shard = this.shardOf(spec.id);
     const result = await this.host.onShard(shard, (engine) =>
       engine.cronUpsert({
@@ -432,7 +454,7 @@ export class CronScheduler {
           Number(runs ?? "0"),
           slotNow,
           checked.missedHistoryLimit,
-          slotNow + lookahead(checked),
+          slotNow + horizonAhead(checked),
         );
       } catch (error) {
         // A stored spec that cannot be planned (it was valid when written; a library upgrade
@@ -451,7 +473,7 @@ export class CronScheduler {
         expectedNextSlot: next,
         nextSlotMs: plan.nextSlotMs,
         fireAtMs:
-          plan.nextSlotMs === undefined ? undefined : plan.nextSlotMs + jitter - lookahead(checked),
+          plan.nextSlotMs === undefined ? undefined : fireAtFor(checked, plan.nextSlotMs, jitter),
         concurrencyPolicy: checked.concurrencyPolicy,
         task: checked.task,
         fire: plan.fire.map((slotMs) => ({ slotMs, dueAtMs: slotMs + jitter })),
