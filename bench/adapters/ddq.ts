@@ -1,6 +1,6 @@
-import { Scheduler } from "../../scheduler/scheduler.js";
+import type { Scheduler } from "../../scheduler/scheduler.js";
+import { startBenchScheduler } from "./ddqScheduler.js";
 import type { LeasedTask } from "../../scheduler/engine/model.js";
-import { waitFor } from "../../test/env/waitFor.js";
 import { withTimeout } from "../timeouts.js";
 import { isBenchPayload, type BenchPayload, type BenchTask } from "../workload.js";
 import type { AdapterFactory, EngineAdapter } from "./adapter.js";
@@ -99,28 +99,7 @@ class DdqAdapter implements EngineAdapter {
 
 export function ddqAdapter(settings: DdqSettings): AdapterFactory {
   return async (redisPort) => {
-    const scheduler = await withTimeout(
-      Scheduler.start({
-        redisUrl: `redis://127.0.0.1:${redisPort}`,
-        prefix: "bench",
-        shardCount: settings.shardCount,
-        log: (message) => {
-          // Taking the shards at start-up is expected; anything else is worth seeing.
-          if (!/^shard \d+: leading with epoch/.test(message)) console.error(`ddq: ${message}`);
-        },
-      }),
-      30_000,
-      "starting the ddq scheduler",
-    );
-    try {
-      await waitFor(() => scheduler.ledShards().length === settings.shardCount, {
-        description: `the ddq scheduler to lead all ${settings.shardCount} shards`,
-        timeoutMs: 30_000,
-      });
-    } catch (error) {
-      await withTimeout(scheduler.stop(), 30_000, "stopping the ddq scheduler");
-      throw error;
-    }
+    const scheduler = await startBenchScheduler(redisPort, settings.shardCount);
     return new DdqAdapter(scheduler, settings);
   };
 }

@@ -1,7 +1,7 @@
-import { Scheduler } from "../../scheduler/scheduler.js";
+import type { Scheduler } from "../../scheduler/scheduler.js";
+import { startBenchScheduler } from "./ddqScheduler.js";
 import { isDdqError } from "../../scheduler/engine/errors.js";
 import { formatOccurrenceId, parseOccurrenceId } from "../../scheduler/engine/taskId.js";
-import { waitFor } from "../../test/env/waitFor.js";
 import { inBatches, withTimeout } from "../timeouts.js";
 import { makePayload } from "../workload.js";
 import {
@@ -162,28 +162,7 @@ class DdqCronAdapter implements CronAdapter {
 
 export function ddqCronAdapter(settings: DdqCronSettings): CronAdapterFactory {
   return async (redisPort) => {
-    const scheduler = await withTimeout(
-      Scheduler.start({
-        redisUrl: `redis://127.0.0.1:${redisPort}`,
-        prefix: "bench",
-        shardCount: settings.shardCount,
-        log: (message) => {
-          // Taking the shards at start-up is expected; anything else is worth seeing.
-          if (!/^shard \d+: leading with epoch/.test(message)) console.error(`ddq: ${message}`);
-        },
-      }),
-      30_000,
-      "starting the ddq scheduler",
-    );
-    try {
-      await waitFor(() => scheduler.ledShards().length === settings.shardCount, {
-        description: `the ddq scheduler to lead all ${settings.shardCount} shards`,
-        timeoutMs: 30_000,
-      });
-    } catch (error) {
-      await withTimeout(scheduler.stop(), 30_000, "stopping the ddq scheduler");
-      throw error;
-    }
+    const scheduler = await startBenchScheduler(redisPort, settings.shardCount);
     return new DdqCronAdapter(scheduler, settings);
   };
 }

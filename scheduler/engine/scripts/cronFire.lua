@@ -141,14 +141,7 @@ local function run()
   count(KEYS[8], topic, 'ready', toReady)
   count(KEYS[8], topic, 'scheduled', toScheduled)
   count(KEYS[8], topic, 'prioritized', prioritized)
-  if toScheduled > 0 then
-    local before = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
-    refreshHead(KEYS[5], KEYS[7], topic)
-    local after = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
-    if after[2] and (before[2] == nil or tonumber(after[2]) < tonumber(before[2])) then
-      redis.call('PUBLISH', ARGV[4], after[2])
-    end
-  end
+  if toScheduled > 0 then refreshHeadAndWake(KEYS[5], KEYS[7], topic, ARGV[4]) end
   return out
 end
 

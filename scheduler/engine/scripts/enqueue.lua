@@ -95,7 +95,6 @@ local function run()
   local created = { ready = 0, scheduled = 0 }
   local prioritized = 0
   local pendingArgs, readyArgs, scheduledArgs = {}, {}, {}
-  local headBefore = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
   local out = {}
   for i = 0, n - 1 do
     local b = first + 1 + i * FIELDS
@@ -148,14 +147,7 @@ local function run()
   count(KEYS[6], topic, 'ready', created.ready)
   count(KEYS[6], topic, 'scheduled', created.scheduled)
   count(KEYS[6], topic, 'prioritized', prioritized)
-  if created.scheduled > 0 then
-    local before = headBefore[2] and tonumber(headBefore[2]) or nil
-    refreshHead(KEYS[3], KEYS[5], topic)
-    local headAfter = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
-    if headAfter[2] and (before == nil or tonumber(headAfter[2]) < before) then
-      redis.call('PUBLISH', ARGV[6], headAfter[2])
-    end
-  end
+  if created.scheduled > 0 then refreshHeadAndWake(KEYS[3], KEYS[5], topic, ARGV[6]) end
   return out
 end
 

@@ -58,11 +58,9 @@ local function run()
       delay = delay * (1 - tonumber(c) * tonumber(ARGV[6]))
     end
     local dueAt = now + math.floor(delay)
-    local before = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
     redis.call('ZADD', KEYS[5], int(dueAt), id)
     redis.call('HSET', KEYS[2], 'st', 'waiting', 'due', int(dueAt))
-    refreshHead(KEYS[5], KEYS[6], topic)
-    if before[2] == nil or dueAt < tonumber(before[2]) then redis.call('PUBLISH', ARGV[10], int(dueAt)) end
+    refreshHeadAndWake(KEYS[5], KEYS[6], topic, ARGV[10])
     count(KEYS[9], topic, 'scheduled', 1)
     count(KEYS[9], topic, 'retries', 1)
     if f[10] and f[10] ~= '0' then count(KEYS[9], topic, 'prioritized', 1) end

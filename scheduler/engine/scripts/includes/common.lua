@@ -53,6 +53,17 @@ local function refreshHead(setKey, indexKey, topic)
   end
 end
 
+-- refreshHead, then, when that made the shard's earliest due time earlier, wake the shard's
+-- firing loop (it sleeps until the earliest due time it knew of).
+local function refreshHeadAndWake(setKey, indexKey, topic, channel)
+  local before = redis.call('ZRANGE', indexKey, 0, 0, 'WITHSCORES')
+  refreshHead(setKey, indexKey, topic)
+  local after = redis.call('ZRANGE', indexKey, 0, 0, 'WITHSCORES')
+  if after[2] and (before[2] == nil or tonumber(after[2]) < tonumber(before[2])) then
+    redis.call('PUBLISH', channel, after[2])
+  end
+end
+
 local function count(countsKey, topic, state, delta)
   if delta ~= 0 then redis.call('HINCRBY', countsKey, topic .. '|' .. state, delta) end
 end
