@@ -282,7 +282,7 @@ export class Scheduler {
       onFencedOff: () => {
         this.elector.lost(shard);
       },
-      fireSchedules: (scheduleIds) => this.cron.fireDue(shard, scheduleIds),
+      fireSchedules: (scheduleIds, nowMs) => this.cron.fireDue(shard, scheduleIds, nowMs),
       log: this.log,
     });
     this.loops.set(shard, loop);
@@ -663,7 +663,10 @@ export class Scheduler {
     ) {
       throw invalidArgument("extendMs", `must be from 100 to ${this.limits.maxLeaseTimeoutMs}`);
     }
-    return this.onShard(shard, (e) => e.extend(id, topic, leaseToken, extendMs));
+    const result = await this.onShard(shard, (e) => e.extend(id, topic, leaseToken, extendMs));
+    // A shorter extension moves the expiry earlier: the loop must look again by then.
+    this.loops.get(shard)?.wake(result.leaseExpiresAtMs);
+    return result;
   }
 
   async ack(id: string, topic: string, leaseToken: string, result?: Uint8Array): Promise<void> {

@@ -161,47 +161,56 @@ export class CronScheduler {
       nowMs,
     });
     const keys = this.keys(spec.id);
-    const [storedNext = null, storedLast = null] = await this.host.redis.hmget(
-      keys.cron(spec.id),
-      "next",
-      "last",
-    );
-    const oldNext = optionalNumber(storedNext);
-    const last = optionalNumber(storedLast);
-    let next: number | undefined;
-    if (
-      oldNext !== undefined &&
-      oldNext <= nowMs &&
-      nextFireAfter(checked.timing, oldNext - 1) === oldNext
-    ) {
-      next = oldNext;
-    } else {
-      next = nextFireAfter(checked.timing, Math.max(nowMs, last ?? Number.NEGATIVE_INFINITY));
-    }
-    const fireAt =
-      next === undefined
-        ? undefined
-        : fireAtFor(checked, next, this.jitterOffset(spec.id, checked.jitterMs));
     const shard = this.shardOf(spec.id);
-    const result = await this.host.onShard(shard, (engine) =>
-      engine.cronUpsert({
-        scheduleId: spec.id,
-        specJson: toStored(spec),
-        nextSlotMs: next,
-        fireAtMs: fireAt,
-        suspended: checked.suspend,
-        successfulHistoryLimit: checked.successfulHistoryLimit,
-        failedHistoryLimit: checked.failedHistoryLimit,
-        missedHistoryLimit: checked.missedHistoryLimit,
-      }),
-    );
-    if (fireAt !== undefined && !checked.suspend) this.host.wakeLoop(shard, fireAt);
-    const answer: { created: boolean; generation: number; nextScheduleTimeMs?: number } = {
-      created: result.created,
-      generation: Number(result.generation),
-    };
-    if (next !== undefined) answer.nextScheduleTimeMs = next;
-    return answer;
+    // Compare-and-set against the generation read here: a fire (or another upsert) that lands
+    // between the read and the write makes this one plan again.
+    for (let attempt = 0; ; attempt += 1) {
+      const [storedGeneration = null, storedNext = null, storedLast = null] =
+        await this.host.redis.hmget(keys.cron(spec.id), "gen", "next", "last");
+      const oldNext = optionalNumber(storedNext);
+      const last = optionalNumber(storedLast);
+      let next: number | undefined;
+      if (
+        oldNext !== undefined &&
+        oldNext <= nowMs &&
+        nextFireAfter(checked.timing, oldNext - 1) === oldNext
+      ) {
+        next = oldNext;
+      } else {
+        next = nextFireAfter(checked.timing, Math.max(nowMs, last ?? Number.NEGATIVE_INFINITY));
+      }
+      const fireAt =
+        next === undefined
+          ? undefined
+          : fireAtFor(checked, next, this.jitterOffset(spec.id, checked.jitterMs));
+      const result = await this.host.onShard(shard, (engine) =>
+        engine.cronUpsert({
+          scheduleId: spec.id,
+          expectedGeneration: storedGeneration ?? "",
+          specJson: toStored(spec),
+          nextSlotMs: next,
+          fireAtMs: fireAt,
+          suspended: checked.suspend,
+          successfulHistoryLimit: checked.successfulHistoryLimit,
+          failedHistoryLimit: checked.failedHistoryLimit,
+          missedHistoryLimit: checked.missedHistoryLimit,
+        }),
+      );
+      if (result.stale) {
+        if (attempt < 5) continue;
+        throw new DdqError(
+          "FAILED_PRECONDITION",
+          `schedule ${spec.id} kept changing while it was being updated; try again`,
+        );
+      }
+      if (fireAt !== undefined && !checked.suspend) this.host.wakeLoop(shard, fireAt);
+      const answer: { created: boolean; generation: number; nextScheduleTimeMs?: number } = {
+        created: result.created,
+        generation: Number(result.generation),
+      };
+      if (next !== undefined) answer.nextScheduleTimeMs = next;
+      return answer;
+    }
   }
 
   async get(scheduleId: string): Promise<ScheduleStatus> {
@@ -403,24 +412,32 @@ export class CronScheduler {
    * one occurrence whatever races or crashes happen. A plan that lost its compare-and-set (an
    * edit or another fire came first) is planned again.
    */
-  async fireDue(shard: number, scheduleIds: readonly string[], nowMs = Date.now()): Promise<void> {
+  async fireDue(
+    shard: number,
+    scheduleIds: readonly string[],
+    nowMs = Date.now(),
+  ): Promise<boolean> {
     let pending = [...scheduleIds];
+    let moved = false;
     for (let round = 0; round < 3 && pending.length > 0; round += 1) {
-      pending = await this.fireRound(shard, pending, nowMs);
+      const result = await this.fireRound(shard, pending, nowMs);
+      moved ||= result.moved;
+      pending = result.stale;
     }
     if (pending.length > 0) {
       this.host.log(
         `schedules ${pending.join(", ")}: fire kept losing its compare-and-set; retrying on the next pass`,
       );
     }
+    return moved;
   }
 
-  /** One round of fireDue; returns the schedules whose plan went stale. */
+  /** One round of fireDue: the schedules whose plan went stale, and whether any moved. */
   private async fireRound(
     shard: number,
     scheduleIds: readonly string[],
     nowMs: number,
-  ): Promise<string[]> {
+  ): Promise<{ stale: string[]; moved: boolean }> {
     const keys = new ShardKeys(this.host.prefix, shard);
     const pipeline = this.host.redis.pipeline();
     for (const id of scheduleIds)
@@ -480,6 +497,7 @@ export class CronScheduler {
         missed: plan.missed,
         missedCount: plan.missedCount,
         missedHistoryLimit: checked.missedHistoryLimit,
+        maxRuns: checked.maxRuns,
         manual: false,
       };
       const list = byTopic.get(checked.task.topic) ?? [];
@@ -487,18 +505,29 @@ export class CronScheduler {
       byTopic.set(checked.task.topic, list);
     }
     const stale: string[] = [];
+    let moved = false;
     for (const [topic, requests] of byTopic) {
       for (let i = 0; i < requests.length; i += FIRE_CHUNK) {
         const chunk = requests.slice(i, i + FIRE_CHUNK);
         const results = await this.host.onShard(shard, (engine) => engine.cronFire(topic, chunk));
         let created = 0;
         results.forEach((result, j) => {
-          if (result.status === "stale") stale.push(chunk[j]?.scheduleId ?? "");
+          const request = chunk[j];
+          if (result.status === "stale") stale.push(request?.scheduleId ?? "");
+          // Progress: an occurrence, a missed record, or a next slot that moved on.
+          if (
+            result.status === "ok" &&
+            (result.created + result.skipped > 0 ||
+              (request?.missed.length ?? 0) > 0 ||
+              String(request?.nextSlotMs ?? "") !== request?.expectedNextSlot)
+          ) {
+            moved = true;
+          }
           created += result.created;
         });
         if (created > 0) this.host.notifyReady(shard, topic);
       }
     }
-    return stale;
+    return { stale, moved };
   }
 }

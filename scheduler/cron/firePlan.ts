@@ -18,19 +18,68 @@ export interface FirePlan {
   missed: MissedSlot[];
   /** Every missed slot, counted. */
   missedCount: number;
+  /** More than MAX_OVERDUE_ITERATIONS overdue slots of a calendar schedule: count them as "at least". */
+  missedCountIsLowerBound: boolean;
   /** The next slot after the ones considered, or undefined when the schedule is over. */
   nextSlotMs: number | undefined;
 }
 
-/** Overdue slots examined at most per plan; beyond, they are counted as missed by jumping ahead. */
-export const MAX_OVERDUE_SLOTS = 100_000;
-
 /**
- * Plans a fire at `nowMs`. Slots up to `horizonMs` (>= nowMs) are considered: those at or before
- * now are *overdue* (the missed-run rules pick which of them run), those after now and up to the
- * horizon are *upcoming*: they are created ahead of time as tasks due at their slot, so the
- * engine's timer fires them on time. Slot instants here are without jitter.
+ * Overdue slots iterated at most for a calendar schedule (an `@every` schedule is counted by
+ * arithmetic); past this the count is a lower bound (FirePlan.missedCountIsLowerBound).
  */
+export const MAX_OVERDUE_ITERATIONS = 2_000_000;
+
+interface Overdue {
+  /** The latest overdue slots, ascending (at most the number asked for). */
+  latest: number[];
+  /** Every overdue slot, counted. */
+  total: number;
+  /** The first slot after now. */
+  next: number | undefined;
+  exact: boolean;
+}
+
+/** The overdue slots from `storedNextMs` up to `nowMs`: the latest `keep`, and how many. */
+function overdueSlots(
+  spec: CheckedCronSpec,
+  storedNextMs: number,
+  nowMs: number,
+  keep: number,
+): Overdue {
+  const expressions = spec.timing.expressions;
+  const only = expressions.length === 1 ? expressions[0] : undefined;
+  if (only?.kind === "every" && storedNextMs % only.periodMs === 0) {
+    const period = only.periodMs;
+    const last = Math.min(nowMs, (spec.timing.endAt ?? Number.POSITIVE_INFINITY) - 1);
+    const total = storedNextMs > last ? 0 : Math.floor((last - storedNextMs) / period) + 1;
+    const latest: number[] = [];
+    for (let k = Math.max(0, total - keep); k < total; k += 1)
+      latest.push(storedNextMs + k * period);
+    const next =
+      total === 0 ? storedNextMs : nextFireAfter(spec.timing, storedNextMs + (total - 1) * period);
+    return {
+      latest,
+      total,
+      next: next !== undefined && next <= nowMs ? nextFireAfter(spec.timing, nowMs) : next,
+      exact: true,
+    };
+  }
+  const latest: number[] = [];
+  let total = 0;
+  let slot: number | undefined = storedNextMs;
+  while (slot !== undefined && slot <= nowMs) {
+    if (total >= MAX_OVERDUE_ITERATIONS) {
+      return { latest, total, next: nextFireAfter(spec.timing, nowMs), exact: false };
+    }
+    total += 1;
+    latest.push(slot);
+    if (latest.length > keep) latest.shift();
+    slot = nextFireAfter(spec.timing, slot);
+  }
+  return { latest, total, next: slot, exact: true };
+}
+
 export function planFire(
   spec: CheckedCronSpec,
   storedNextMs: number,
@@ -39,29 +88,19 @@ export function planFire(
   recordLimit: number,
   horizonMs: number = nowMs,
 ): FirePlan {
-  const overdue: number[] = [];
+  // Enough of the latest overdue slots for every rule below: the burst, the records, and one.
+  const keep = spec.maxBurst + Math.max(recordLimit, 0) + 1;
+  const found = overdueSlots(spec, storedNextMs, nowMs, keep);
+  const overdue = found.latest;
   const upcoming: number[] = [];
-  let slot: number | undefined = storedNextMs;
-  let skippedAhead = 0;
-  while (slot !== undefined && slot <= nowMs) {
-    if (overdue.length >= MAX_OVERDUE_SLOTS) {
-      // A very long outage of a frequent schedule: count the rest without keeping them.
-      skippedAhead += 1;
-      if (skippedAhead > MAX_OVERDUE_SLOTS) {
-        slot = nextFireAfter(spec.timing, nowMs);
-        break;
-      }
-    } else {
-      overdue.push(slot);
-    }
-    slot = nextFireAfter(spec.timing, slot);
-  }
+  let slot = found.next;
   while (slot !== undefined && slot > nowMs && slot <= horizonMs) {
     upcoming.push(slot);
     slot = nextFireAfter(spec.timing, slot);
   }
   const missed: MissedSlot[] = [];
-  let missedCount = skippedAhead;
+  // Overdue slots older than the kept window are missed too (counted, not recorded one by one).
+  let missedCount = found.total - overdue.length;
   const deadline = spec.startingDeadlineMs;
   const inTime = deadline === undefined ? overdue : overdue.filter((s) => nowMs - s <= deadline);
   if (deadline !== undefined) {
@@ -97,7 +136,8 @@ export function planFire(
     for (const s of fire.slice(left))
       missed.push({ slotMs: s, reason: `maxRuns ${spec.maxRuns} reached` });
     fire = fire.slice(0, left);
-    if (runs + fire.length >= spec.maxRuns) slot = undefined;
+    // Whether the schedule ends is decided in cronFire.lua, by the occurrences really created
+    // (a slot may be skipped by Forbid or exist already).
   }
   missedCount += missed.length;
   missed.sort((a, b) => a.slotMs - b.slotMs);
@@ -105,6 +145,7 @@ export function planFire(
     fire,
     missed: recordLimit > 0 ? missed.slice(-recordLimit) : [],
     missedCount,
+    missedCountIsLowerBound: !found.exact,
     nextSlotMs: slot,
   };
 }

@@ -1,5 +1,10 @@
 import type { BackoffPolicy } from "./model.js";
 
+/** A number in [0, 1] without exponent notation (String(1e-7) is "1e-7"), to 9 decimals. */
+function plainDecimal(value: number): string {
+  return value.toFixed(9).replace(/\.?0+$/, "") || "0";
+}
+
 /**
  * The compact form a task record stores and fail.lua reads:
  * `f:<delayMs>` or `e:<initialMs>:<maxMs>:<jitter>`.
@@ -7,7 +12,7 @@ import type { BackoffPolicy } from "./model.js";
 export function encodeBackoff(policy: BackoffPolicy): string {
   return policy.kind === "fixed"
     ? `f:${policy.delayMs}`
-    : `e:${policy.initialMs}:${policy.maxMs}:${policy.jitter}`;
+    : `e:${policy.initialMs}:${policy.maxMs}:${plainDecimal(policy.jitter)}`;
 }
 
 export function decodeBackoff(encoded: string): BackoffPolicy {

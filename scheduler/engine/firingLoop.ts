@@ -6,8 +6,11 @@ import { SCRIPT_BATCH_LIMIT } from "./shardEngine.js";
 export interface FiringLoopHooks {
   /** Tasks of `topic` became ready (fired, recovered): wake lease waiters. */
   onReady(topic: string): void;
-  /** These cron schedules' fire-at has come: plan and fire them (cron/cronScheduler.ts). */
-  fireSchedules(scheduleIds: readonly string[]): Promise<void>;
+  /**
+   * These cron schedules' fire-at has come: plan and fire them at `nowMs` (Redis clock) and say
+   * whether any moved (cron/cronScheduler.ts).
+   */
+  fireSchedules(scheduleIds: readonly string[], nowMs: number): Promise<boolean>;
   /** A script answered STALE_EPOCH: another scheduler leads the shard now. */
   onFencedOff(): void;
   log(message: string): void;
@@ -148,7 +151,6 @@ export class FiringLoop {
       this.redis.zrangebyscore(keys.leaseTopics, "-inf", horizon, "LIMIT", 0, 256),
       this.redis.zrangebyscore(keys.cronDue, "-inf", horizon, "LIMIT", 0, 1000),
     ]);
-    if (dueSchedules.length > 0) this.lastPassMoved = true;
     await Promise.all([
       ...dueTopics.map(async (topic) => {
         for (;;) {
@@ -176,7 +178,12 @@ export class FiringLoop {
     // Then schedules, whose new occurrences are due later (created ahead) or were overdue:
     // firing what is due comes first. A failure (Redis unreachable, fenced off) fails the pass:
     // the loop backs off or hands the shard over.
-    if (dueSchedules.length > 0) await this.hooks.fireSchedules(dueSchedules);
+    if (
+      dueSchedules.length > 0 &&
+      (await this.hooks.fireSchedules(dueSchedules, this.redisNow()))
+    ) {
+      this.lastPassMoved = true;
+    }
     const [nextDue, nextExpiry, nextSchedule] = await Promise.all([
       this.redis.zrange(keys.dueTopics, 0, 0, "WITHSCORES"),
       this.redis.zrange(keys.leaseTopics, 0, 0, "WITHSCORES"),

@@ -89,6 +89,10 @@ export class ShardKeys {
   get cronDue(): string {
     return `${this.base}:cron-due`;
   }
+  /** counter: generations of the shard's schedules (increasing across delete and re-create). */
+  get cronGeneration(): string {
+    return `${this.base}:cron-gen`;
+  }
   /** set of every schedule id of the shard. */
   get cronIds(): string {
     return `${this.base}:cron-ids`;

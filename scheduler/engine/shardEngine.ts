@@ -41,6 +41,8 @@ export interface RecoverResult {
 
 export interface CronUpsertRequest {
   scheduleId: string;
+  /** Compare-and-set: the generation read before planning ("" or undefined: none existed). */
+  expectedGeneration?: string;
   specJson: string;
   nextSlotMs: number | undefined;
   fireAtMs: number | undefined;
@@ -63,6 +65,8 @@ export interface CronFireRequest {
   missed: { slotMs: number; reason: string }[];
   missedCount: number;
   missedHistoryLimit: number;
+  /** The schedule ends once its runs reach this (decided in the script, by what it created). */
+  maxRuns?: number | undefined;
   /** A manual trigger: no compare-and-set, next slot unchanged, id "<sid>:m<ms>-<shard>". */
   manual: boolean;
 }
@@ -456,7 +460,7 @@ export class ShardEngine {
     const [outcome, state] = replyArray(
       await this.run(
         "requeueDead",
-        [k.epoch, k.task(id), k.dead, k.ready(topic), k.counts, k.events],
+        [k.epoch, k.task(id), k.dead, k.ready(topic), k.counts, k.events, k.shardBase],
         [this.epoch, id, this.settings.eventsMaxLen, topic],
       ),
     ).map(replyString);
@@ -467,8 +471,9 @@ export class ShardEngine {
   async purgeDead(diedAtOrBeforeMs: number, topic: string | undefined): Promise<number> {
     const k = this.keys;
     let total = 0;
+    let offset = 0;
     for (;;) {
-      const [purged, examined] = replyArray(
+      const [purged = 0, examined = 0, skipped = 0] = replyArray(
         await this.run(
           "purgeDead",
           [k.epoch, k.dead, k.counts, k.events, k.taskPrefix],
@@ -478,21 +483,26 @@ export class ShardEngine {
             diedAtOrBeforeMs,
             this.settings.eventsMaxLen,
             topic ?? "",
+            offset,
           ],
         ),
       ).map(replyNumber);
-      total += purged ?? 0;
-      if ((examined ?? 0) < SCRIPT_BATCH_LIMIT || (purged ?? 0) === 0) return total;
+      total += purged;
+      // Entries of other topics stay: the next page starts after them.
+      offset += skipped;
+      if (examined < SCRIPT_BATCH_LIMIT) return total;
     }
   }
 
   /** Creates or replaces a schedule (cronUpsert.lua); returns its generation. */
-  async cronUpsert(request: CronUpsertRequest): Promise<{ generation: string; created: boolean }> {
+  async cronUpsert(
+    request: CronUpsertRequest,
+  ): Promise<{ stale: boolean; generation: string; created: boolean }> {
     const k = this.keys;
     const [generation, created] = replyArray(
       await this.run(
         "cronUpsert",
-        [k.epoch, k.cron(request.scheduleId), k.cronDue, k.cronIds],
+        [k.epoch, k.cron(request.scheduleId), k.cronDue, k.cronIds, k.cronGeneration],
         [
           this.epoch,
           request.scheduleId,
@@ -504,10 +514,12 @@ export class ShardEngine {
           request.failedHistoryLimit,
           request.missedHistoryLimit,
           k.wakeChannel,
+          request.expectedGeneration ?? "",
         ],
       ),
     ).map(replyString);
-    return { generation: generation ?? "0", created: created === "1" };
+    if (generation === "stale") return { stale: true, generation: "", created: false };
+    return { stale: false, generation: generation ?? "0", created: created === "1" };
   }
 
   /**
@@ -547,6 +559,7 @@ export class ShardEngine {
         t.payload,
         request.missedHistoryLimit,
         request.missedCount,
+        request.maxRuns ?? 0,
         request.fire.length,
       );
       for (const f of request.fire) args.push(f.slotMs, f.dueAtMs);
@@ -607,7 +620,7 @@ export class ShardEngine {
     const k = this.keys;
     await this.run(
       "cronSuspend",
-      [k.epoch, k.cron(scheduleId), k.cronDue],
+      [k.epoch, k.cron(scheduleId), k.cronDue, k.cronGeneration],
       [this.epoch, scheduleId, suspend ? 1 : 0, k.wakeChannel],
     );
   }

@@ -195,6 +195,36 @@ describe("cron schedules on a real redis-server", () => {
     );
   });
 
+  it("a schedule deleted and created again runs its new spec (generations never repeat)", async () => {
+    scheduler = await startTestScheduler(db);
+    await scheduler.cron.upsert({ ...everySecond("reborn"), task: { topic: "cron-old" } });
+    await scheduler.lease({ topics: ["cron-old"], max: 1, waitMs: 3_000 });
+    const before = (await scheduler.cron.get("reborn")).generation;
+    await scheduler.cron.delete("reborn");
+    await scheduler.cron.upsert({ ...everySecond("reborn"), task: { topic: "cron-new" } });
+    expect((await scheduler.cron.get("reborn")).generation).toBeGreaterThan(before);
+    const [occurrence] = await scheduler.lease({ topics: ["cron-new"], max: 1, waitMs: 3_000 });
+    expect(parseOccurrenceId(occurrence?.id ?? "")?.scheduleId).toBe("reborn");
+  });
+
+  it("maxRuns counts occurrences really created: a slot skipped by Forbid does not end the schedule", async () => {
+    scheduler = await startTestScheduler(db);
+    await scheduler.cron.upsert(
+      everySecond("limited", { concurrencyPolicy: "Forbid", maxRuns: 2 }),
+    );
+    const [first] = await scheduler.lease({ topics: ["cron-limited"], max: 1, waitMs: 3_000 });
+    await waitFor(async () => (await scheduler.cron.get("limited")).skipped >= 1, {
+      description: "a skipped slot",
+    });
+    expect((await scheduler.cron.get("limited")).nextScheduleTimeMs).toBeDefined();
+    await scheduler.ack(first?.id ?? "", "cron-limited", first?.leaseToken ?? "");
+    await waitFor(async () => (await scheduler.cron.get("limited")).runs === 2, {
+      description: "the second run",
+    });
+    const done = await scheduler.cron.get("limited");
+    expect(done.nextScheduleTimeMs).toBeUndefined();
+  });
+
   it("rejects bad schedules with the field at fault", async () => {
     scheduler = await startTestScheduler(db);
     const field = async (spec: CronScheduleSpec): Promise<string | undefined> => {

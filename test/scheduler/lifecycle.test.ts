@@ -189,6 +189,34 @@ describe("task lifecycle on a real redis-server", () => {
     expect(backoffDelayMs(policy, 3, 0)).toBe(25_000); // 40 s capped at 25 s
   });
 
+  it("fails with a tiny backoff jitter without losing the task (no exponent notation reaches Lua)", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({
+      topic: "tiny",
+      backoff: { kind: "exponential", initialMs: 1_000, maxMs: 5_000, jitter: 1e-7 },
+    });
+    const [leased] = await scheduler.lease({ topics: ["tiny"], max: 1 });
+    expect((await scheduler.fail(task.id, "tiny", leased?.leaseToken ?? "", "x")).outcome).toBe(
+      "retrying",
+    );
+    expect((await scheduler.get(task.id)).state).toBe("scheduled");
+  });
+
+  it("purges the dead of one topic even behind more than a page of other topics' dead", async () => {
+    scheduler = await startTestScheduler(db, { shardCount: 1 });
+    const many = await scheduler.enqueueBatch(
+      Array.from({ length: 1_001 }, () => ({ topic: "dead-a", maxAttempts: 1 })),
+    );
+    const leasedA = await scheduler.lease({ topics: ["dead-a"], max: 1_001 });
+    for (const t of leasedA) await scheduler.fail(t.id, "dead-a", t.leaseToken, "x", false);
+    const { task } = await scheduler.enqueue({ topic: "dead-b", maxAttempts: 1 });
+    const [leasedB] = await scheduler.lease({ topics: ["dead-b"], max: 1 });
+    await scheduler.fail(task.id, "dead-b", leasedB?.leaseToken ?? "", "x", false);
+    expect(many).toHaveLength(1_001);
+    expect(await scheduler.purgeDead({ topic: "dead-b" })).toBe(1);
+    expect((await scheduler.counts("dead-a")).get("dead-a")?.dead).toBe(1_001);
+  });
+
   it("redelivers a task whose lease expired, with attempt + 1, and rejects the old holder", async () => {
     scheduler = await startTestScheduler(db);
     const { task } = await scheduler.enqueue({ topic: "crashy", leaseTimeoutMs: 300 });

@@ -16,7 +16,8 @@
     schedule id, manual (1 | 0), expected generation, expected next slot, new next slot ("" =
     none), new fire-at ("" = none), concurrency policy (Allow | Forbid | Replace), priority,
     max attempts, backoff, lease timeout ms, owner JSON (""), traceparent (""), payload,
-    missed history limit, missed slots in total,
+    missed history limit, missed slots in total, max runs (0 = none: the schedule ends, with no
+    next slot, once its runs reach it),
     number of slots to fire (f), then f pairs: slot ms, due ms,
     number of missed slots to record (m), then m pairs: slot ms, reason
 
@@ -47,7 +48,7 @@ local function run()
     local expectedGen, expectedNext, newNext, newFireAt = nextArg(), nextArg(), nextArg(), nextArg()
     local policy, priority, maxAttempts, backoff, leaseTimeout = nextArg(), nextArg(), nextArg(), nextArg(), nextArg()
     local owner, trace, payload = nextArg(), nextArg(), nextArg()
-    local missLimit, missedTotal = tonumber(nextArg()), tonumber(nextArg())
+    local missLimit, missedTotal, maxRuns = tonumber(nextArg()), tonumber(nextArg()), tonumber(nextArg())
     local fires = {}
     for i = 1, tonumber(nextArg()) do fires[i] = { nextArg(), tonumber(nextArg()) } end
     local missed = {}
@@ -121,7 +122,8 @@ local function run()
         inChunks('LPUSH', base .. 'cron-missed:' .. sid, entries)
         redis.call('LTRIM', base .. 'cron-missed:' .. sid, 0, missLimit - 1)
       end
-      if created > 0 then redis.call('HINCRBY', key, 'runs', created) end
+      local runs = redis.call('HINCRBY', key, 'runs', created)
+      if maxRuns > 0 and runs >= maxRuns then newNext, newFireAt = '', '' end
       if missedTotal > 0 then redis.call('HINCRBY', key, 'missed', missedTotal) end
       if skipped > 0 then redis.call('HINCRBY', key, 'skipped', skipped) end
       if not manual then

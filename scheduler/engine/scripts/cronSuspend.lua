@@ -3,7 +3,7 @@
   On resume the stored next slot is due again as it was: slots that passed while suspended are
   overdue and the schedule's catch-up mode decides what runs (see docs/CRON.md).
 
-  KEYS[1] epoch  KEYS[2] cron:<sid>  KEYS[3] cron-due
+  KEYS[1] epoch  KEYS[2] cron:<sid>  KEYS[3] cron-due  KEYS[4] cron-gen
 
   ARGV[1] epoch  ARGV[2] schedule id  ARGV[3] suspend (1 | 0)  ARGV[4] wake channel
 
@@ -14,7 +14,8 @@
 local err = checkEpoch(KEYS[1], ARGV[1])
 if err then return err end
 if redis.call('EXISTS', KEYS[2]) == 0 then return redis.error_reply('NOT_FOUND') end
-local gen = redis.call('HINCRBY', KEYS[2], 'gen', 1)
+local gen = redis.call('INCR', KEYS[4])
+redis.call('HSET', KEYS[2], 'gen', gen)
 redis.call('HSET', KEYS[2], 'susp', ARGV[3])
 local fireAt = redis.call('HGET', KEYS[2], 'fireAt')
 if ARGV[3] == '1' or fireAt == nil or fireAt == false or fireAt == '' then

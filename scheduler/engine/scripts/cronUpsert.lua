@@ -1,17 +1,20 @@
 --[[
   cronUpsert: creates or replaces a cron schedule. The caller computed its next slot (an edit
   keeps the next slot when it is still one of the new timing's, and never adds an overdue one);
-  a suspended schedule or one without a next slot is not in the due index. Every upsert
-  increments the schedule's generation, so a fire planned against the old spec fails its
-  compare-and-set and is planned again.
+  a suspended schedule or one without a next slot is not in the due index. Every upsert gives
+  the schedule a new generation from the shard's counter (so generations never repeat, even
+  after a delete and re-create), and a fire planned against the old spec fails its
+  compare-and-set. Compare-and-set itself: the caller read the schedule at ARGV[11] (""
+  = it did not exist); if it changed since, nothing is written and the answer is {"stale"}.
 
-  KEYS[1] epoch  KEYS[2] cron:<sid>  KEYS[3] cron-due  KEYS[4] cron-ids
+  KEYS[1] epoch  KEYS[2] cron:<sid>  KEYS[3] cron-due  KEYS[4] cron-ids  KEYS[5] cron-gen
 
   ARGV[1] epoch  ARGV[2] schedule id  ARGV[3] spec JSON  ARGV[4] next slot ms ("" = none)
   ARGV[5] fire-at ms ("" = none)  ARGV[6] suspended (1 | 0)  ARGV[7] successful history limit
   ARGV[8] failed history limit  ARGV[9] missed history limit  ARGV[10] wake channel
+  ARGV[11] generation read by the caller ("" = none)
 
-  Returns {generation, created (1 | 0)}. Errors: STALE_EPOCH.
+  Returns {generation, created (1 | 0)} or {"stale"}. Errors: STALE_EPOCH.
 ]]
 -- @include "common"
 
@@ -19,9 +22,11 @@ local err = checkEpoch(KEYS[1], ARGV[1])
 if err then return err end
 
 local sid = ARGV[2]
-local created = redis.call('EXISTS', KEYS[2]) == 0 and 1 or 0
-local gen = redis.call('HINCRBY', KEYS[2], 'gen', 1)
-redis.call('HSET', KEYS[2], 'spec', ARGV[3], 'next', ARGV[4], 'fireAt', ARGV[5], 'susp', ARGV[6],
+local current = redis.call('HGET', KEYS[2], 'gen') or ''
+if current ~= ARGV[11] then return {'stale'} end
+local created = current == '' and 1 or 0
+local gen = redis.call('INCR', KEYS[5])
+redis.call('HSET', KEYS[2], 'gen', gen, 'spec', ARGV[3], 'next', ARGV[4], 'fireAt', ARGV[5], 'susp', ARGV[6],
   'okLimit', ARGV[7], 'failLimit', ARGV[8], 'missLimit', ARGV[9])
 if created == 1 then
   redis.call('HSET', KEYS[2], 'runs', 0, 'missed', 0, 'skipped', 0)

@@ -33,7 +33,24 @@ local function run()
   if f[1] ~= 'leased' or f[2] ~= ARGV[3] then return redis.error_reply('STALE_LEASE ' .. f[1]) end
 
   local now = nowMs()
-  local attempt = tonumber(f[3])
+  local attempt = tonumber(f[3]) or 0
+  -- Decide everything before the first write: a script that raises after writing would leave
+  -- its writes (Redis does not roll a script back).
+  local retryAt = nil
+  if f[6] ~= '1' and ARGV[5] == '1' and attempt < (tonumber(f[4]) or 1) then
+    -- Backoff: "f:<ms>" fixed, or "e:<initial>:<max>:<jitter>" exponential with jitter and cap.
+    local parts = {}
+    for part in string.gmatch(f[5] or '', '[^:]+') do parts[#parts + 1] = part end
+    local delay
+    if parts[1] == 'f' then
+      delay = tonumber(parts[2]) or 0
+    else
+      local initial, cap, jitter = tonumber(parts[2]) or 0, tonumber(parts[3]) or 0, tonumber(parts[4]) or 0
+      delay = math.min(initial * math.pow(2, attempt - 1), cap) * (1 - jitter * (tonumber(ARGV[6]) or 0))
+    end
+    retryAt = now + math.max(0, math.floor(delay))
+  end
+
   redis.call('ZREM', KEYS[3], id)
   refreshHead(KEYS[3], KEYS[4], topic)
   redis.call('HSET', KEYS[2], 'le', ARGV[4], 'lf', ARGV[3])
@@ -47,17 +64,8 @@ local function run()
     return {'cancelled', 0}
   end
 
-  if ARGV[5] == '1' and attempt < tonumber(f[4]) then
-    -- Backoff: "f:<ms>" fixed, or "e:<initial>:<max>:<jitter>" exponential with jitter and cap.
-    local kind, a, b, c = string.match(f[5], '^(%a):([%d.]+):?([%d.]*):?([%d.]*)$')
-    local delay
-    if kind == 'f' then
-      delay = tonumber(a)
-    else
-      delay = math.min(tonumber(a) * math.pow(2, attempt - 1), tonumber(b))
-      delay = delay * (1 - tonumber(c) * tonumber(ARGV[6]))
-    end
-    local dueAt = now + math.floor(delay)
+  if retryAt then
+    local dueAt = retryAt
     redis.call('ZADD', KEYS[5], int(dueAt), id)
     redis.call('HSET', KEYS[2], 'st', 'waiting', 'due', int(dueAt))
     refreshHeadAndWake(KEYS[5], KEYS[6], topic, ARGV[10])

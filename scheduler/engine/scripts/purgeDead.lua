@@ -5,9 +5,10 @@
   KEYS[1] epoch  KEYS[2] dead  KEYS[3] counts  KEYS[4] events  KEYS[5] task-key prefix
 
   ARGV[1] epoch  ARGV[2] limit (<= 1000)  ARGV[3] died at or before (ms)  ARGV[4] events max length
-  ARGV[5] topic ("" = every topic)
+  ARGV[5] topic ("" = every topic)  ARGV[6] offset: entries of other topics skipped so far
 
-  Returns {purged, examined}: the caller stops when examined < limit.
+  Returns {purged, examined, skipped}: the caller adds `skipped` to its offset and stops when
+  examined < limit.
 ]]
 -- @include "common"
 
@@ -16,7 +17,7 @@ local function run()
   if err then return err end
 
   local only = ARGV[5]
-  local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[2]))
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', tonumber(ARGV[6]), tonumber(ARGV[2]))
   local purged = 0
   for _, id in ipairs(ids) do
     local taskKey = KEYS[5] .. id
@@ -31,7 +32,7 @@ local function run()
       purged = purged + 1
     end
   end
-  return {purged, #ids}
+  return {purged, #ids, #ids - purged}
 end
 
 local reply = run()

@@ -1,8 +1,10 @@
 --[[
-  requeueDead: gives a dead task a new life: dead -> ready, due now, attempts reset to 0.
+  requeueDead: gives a dead task a new life: dead -> ready, due now, attempts reset to 0 (a new
+  run of deliveries: its attempt numbers start again at 1).
   Idempotent: a task no longer dead is left as it is.
 
   KEYS[1] epoch  KEYS[2] task key  KEYS[3] dead  KEYS[4] ready:T  KEYS[5] counts  KEYS[6] events
+  KEYS[7] shard base (a cron occurrence rejoins its schedule's unfinished set, so Forbid sees it)
 
   ARGV[1] epoch  ARGV[2] task id  ARGV[3] events max length  ARGV[4] topic
 
@@ -28,6 +30,8 @@ local function run()
   count(KEYS[5], topic, 'dead', -1)
   count(KEYS[5], topic, 'ready', 1)
   event('requeued', id, topic, 0)
+  local sid = string.match(id, OCCURRENCE_PATTERN)
+  if sid then redis.call('SADD', KEYS[7] .. 'cron-active:' .. sid, id) end
   return {'requeued', 'ready'}
 end
 
