@@ -1,5 +1,5 @@
 import type { Scheduler } from "../../scheduler/scheduler.js";
-import { startBenchScheduler } from "./ddqScheduler.js";
+import { leaseAndAckLoop, startBenchScheduler } from "./ddqScheduler.js";
 import type { LeasedTask } from "../../scheduler/engine/model.js";
 import { withTimeout } from "../timeouts.js";
 import { isBenchPayload, type BenchPayload, type BenchTask } from "../workload.js";
@@ -61,25 +61,19 @@ class DdqAdapter implements EngineAdapter {
     return Promise.resolve();
   }
 
-  private async consume(onTask: (payload: BenchPayload) => void): Promise<void> {
-    let acks: Promise<unknown> = Promise.resolve();
-    while (this.consuming) {
-      const tasks = await this.scheduler.lease({
-        topics: [TOPIC],
+  private consume(onTask: (payload: BenchPayload) => void): Promise<void> {
+    return leaseAndAckLoop(
+      this.scheduler,
+      {
+        topic: TOPIC,
         max: Math.ceil(this.settings.leaseMax / this.settings.leaseLoops),
         waitMs: this.settings.leaseWaitMs,
-      });
-      for (const task of tasks) onTask(decode(task));
-      await acks;
-      // One batched ack per leased batch (ddq's ackMany; the gRPC worker batches acks the same way).
-      acks = this.scheduler
-        .ackMany(tasks.map((t) => ({ id: t.id, topic: t.topic, leaseToken: t.leaseToken })))
-        .then((answers) => {
-          const failed = answers.find((a) => a !== undefined);
-          if (failed !== undefined) throw failed;
-        });
-    }
-    await acks;
+      },
+      () => this.consuming,
+      (tasks) => {
+        for (const task of tasks) onTask(decode(task));
+      },
+    );
   }
 
   async close(): Promise<void> {

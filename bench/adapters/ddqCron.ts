@@ -1,5 +1,5 @@
 import type { Scheduler } from "../../scheduler/scheduler.js";
-import { startBenchScheduler } from "./ddqScheduler.js";
+import { leaseAndAckLoop, startBenchScheduler } from "./ddqScheduler.js";
 import { isDdqError } from "../../scheduler/engine/errors.js";
 import { formatOccurrenceId, parseOccurrenceId } from "../../scheduler/engine/taskId.js";
 import { inBatches, withTimeout } from "../timeouts.js";
@@ -76,33 +76,25 @@ class DdqCronAdapter implements CronAdapter {
     return Promise.resolve();
   }
 
-  private async consume(onOccurrence: OccurrenceHandler): Promise<void> {
-    let acks: Promise<unknown> = Promise.resolve();
-    while (this.consuming) {
-      const tasks = await this.scheduler.lease({
-        topics: [TOPIC],
-        max: this.settings.leaseMax,
-        waitMs: this.settings.leaseWaitMs,
-      });
-      for (const task of tasks) {
-        const occurrence = parseOccurrenceId(task.id);
-        const schedule =
-          occurrence === undefined ? undefined : scheduleIndex(occurrence.scheduleId);
-        if (occurrence === undefined || schedule === undefined || occurrence.manual) {
-          await acks.catch(() => undefined);
-          throw new Error(`leased ${task.id}, which is not an occurrence of a benchmark schedule`);
+  private consume(onOccurrence: OccurrenceHandler): Promise<void> {
+    return leaseAndAckLoop(
+      this.scheduler,
+      { topic: TOPIC, max: this.settings.leaseMax, waitMs: this.settings.leaseWaitMs },
+      () => this.consuming,
+      (tasks) => {
+        for (const task of tasks) {
+          const occurrence = parseOccurrenceId(task.id);
+          const schedule =
+            occurrence === undefined ? undefined : scheduleIndex(occurrence.scheduleId);
+          if (occurrence === undefined || schedule === undefined || occurrence.manual) {
+            throw new Error(
+              `leased ${task.id}, which is not an occurrence of a benchmark schedule`,
+            );
+          }
+          onOccurrence(schedule, occurrence.slotMs + this.offset(occurrence.scheduleId));
         }
-        onOccurrence(schedule, occurrence.slotMs + this.offset(occurrence.scheduleId));
-      }
-      await acks;
-      acks = this.scheduler
-        .ackMany(tasks.map((t) => ({ id: t.id, topic: t.topic, leaseToken: t.leaseToken })))
-        .then((answers) => {
-          const failed = answers.find((a) => a !== undefined);
-          if (failed !== undefined) throw failed;
-        });
-    }
-    await acks;
+      },
+    );
   }
 
   async stopConsumer(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { LeasedTask } from "../../scheduler/engine/model.js";
 import { Scheduler } from "../../scheduler/scheduler.js";
 import { waitFor } from "../../test/env/waitFor.js";
 import { withTimeout } from "../timeouts.js";
@@ -30,4 +31,39 @@ export async function startBenchScheduler(
     throw error;
   }
   return scheduler;
+}
+
+/**
+ * One consumer loop: lease a batch (long-poll), hand each task to `onTasks`, and ack the batch
+ * with one ackMany call while the next lease runs (the gRPC worker batches acks the same way).
+ * Runs while `consuming()` is true.
+ */
+export async function leaseAndAckLoop(
+  scheduler: Scheduler,
+  lease: { topic: string; max: number; waitMs: number },
+  consuming: () => boolean,
+  onTasks: (tasks: readonly LeasedTask[]) => Promise<void> | void,
+): Promise<void> {
+  let acks: Promise<unknown> = Promise.resolve();
+  while (consuming()) {
+    const tasks = await scheduler.lease({
+      topics: [lease.topic],
+      max: lease.max,
+      waitMs: lease.waitMs,
+    });
+    try {
+      await onTasks(tasks);
+    } catch (error) {
+      await acks.catch(() => undefined);
+      throw error;
+    }
+    await acks;
+    acks = scheduler
+      .ackMany(tasks.map((t) => ({ id: t.id, topic: t.topic, leaseToken: t.leaseToken })))
+      .then((answers) => {
+        const failed = answers.find((a) => a !== undefined);
+        if (failed !== undefined) throw failed;
+      });
+  }
+  await acks;
 }
