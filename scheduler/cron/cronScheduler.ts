@@ -121,11 +121,21 @@ function horizonAhead(spec: CheckedCronSpec): number {
   return ahead === 0 ? 0 : ahead + CREATE_GRID_MS;
 }
 
-/** When the loop should look at a schedule next: its slot's due time, less the lookahead. */
-function fireAtFor(spec: CheckedCronSpec, nextSlotMs: number, jitterMs: number): number {
+/**
+ * When the loop should look at a schedule next: its slot's due time, less the lookahead, rounded
+ * down to the shard's phase of the grid (each shard has its own phase, so the shards' creation
+ * batches do not all run at the same instants).
+ */
+function fireAtFor(
+  spec: CheckedCronSpec,
+  nextSlotMs: number,
+  jitterMs: number,
+  gridPhaseMs: number,
+): number {
   const due = nextSlotMs + jitterMs;
   const ahead = lookahead(spec);
-  return ahead === 0 ? due : Math.floor((due - ahead) / CREATE_GRID_MS) * CREATE_GRID_MS;
+  if (ahead === 0) return due;
+  return Math.floor((due - ahead - gridPhaseMs) / CREATE_GRID_MS) * CREATE_GRID_MS + gridPhaseMs;
 }
 
 export class CronScheduler {
@@ -133,6 +143,11 @@ export class CronScheduler {
   private readonly compiled = new Map<string, CheckedCronSpec>();
 
   constructor(private readonly host: CronHost) {}
+
+  /** The shard's phase on the create-ahead grid: shards spread evenly over a grid step. */
+  private gridPhase(shard: number): number {
+    return Math.floor((shard * CREATE_GRID_MS) / this.host.shardCount);
+  }
 
   shardOf(scheduleId: string): number {
     return stableHash(`cron:${scheduleId}`) % this.host.shardCount;
@@ -182,7 +197,12 @@ export class CronScheduler {
       const fireAt =
         next === undefined
           ? undefined
-          : fireAtFor(checked, next, this.jitterOffset(spec.id, checked.jitterMs));
+          : fireAtFor(
+              checked,
+              next,
+              this.jitterOffset(spec.id, checked.jitterMs),
+              this.gridPhase(shard),
+            );
       const result = await this.host.onShard(shard, (engine) =>
         engine.cronUpsert({
           scheduleId: spec.id,
@@ -490,7 +510,9 @@ export class CronScheduler {
         expectedNextSlot: next,
         nextSlotMs: plan.nextSlotMs,
         fireAtMs:
-          plan.nextSlotMs === undefined ? undefined : fireAtFor(checked, plan.nextSlotMs, jitter),
+          plan.nextSlotMs === undefined
+            ? undefined
+            : fireAtFor(checked, plan.nextSlotMs, jitter, this.gridPhase(shard)),
         concurrencyPolicy: checked.concurrencyPolicy,
         task: checked.task,
         fire: plan.fire.map((slotMs) => ({ slotMs, dueAtMs: slotMs + jitter })),
