@@ -750,10 +750,10 @@ export class Scheduler {
     const shard = this.parseId(id);
     const topic = await this.topicOf(id, shard);
     const result = await this.onShard(shard, (e) => e.requeueDead(id, topic));
-    if (result.outcome === "requeued") this.notifyReady(shard, topic);
-    else if ((result.state as string) === "waiting")
-      return { state: "ready", outcome: "unchanged" };
-    else {
+    if (result.outcome === "requeued") {
+      this.notifyReady(shard, topic);
+    } else if (result.state !== "ready" && result.state !== "scheduled") {
+      // Waiting again (a resent requeue) is fine; anything else was never dead or moved on.
       throw new DdqError("FAILED_PRECONDITION", `task ${id} is ${result.state}, not dead`);
     }
     return result;
@@ -826,8 +826,9 @@ export class Scheduler {
                 : keys.finished;
       const want = limit - tasks.length;
       const ids = await this.redis.zrange(index, offset, offset + want - 1);
-      for (const id of ids) {
-        const task = await this.get(id).catch(() => undefined);
+      // Read concurrently: ioredis pipelines them on the connection.
+      const page = await Promise.all(ids.map((id) => this.get(id).catch(() => undefined)));
+      for (const task of page) {
         if (task === undefined || task.state !== request.state) continue;
         if (request.topic !== undefined && task.topic !== request.topic) continue;
         tasks.push(task);

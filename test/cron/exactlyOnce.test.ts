@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkCronSpec } from "../../scheduler/cron/cronSpec.js";
@@ -10,15 +8,19 @@ import { ShardEngine } from "../../scheduler/engine/shardEngine.js";
 import { parseOccurrenceId } from "../../scheduler/engine/taskId.js";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { useFreshRedisDatabase } from "../env/testContext.js";
+import {
+  kill9,
+  killAllReplicas,
+  startReplicaProcess,
+} from "../scheduler/fixtures/replicaProcess.js";
 import { startTestScheduler } from "../scheduler/support.js";
 
 let db: RedisDatabase;
-const children = new Set<ChildProcess>();
 beforeAll(async () => {
   db = await useFreshRedisDatabase();
 });
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  killAllReplicas();
   await db.close();
 });
 
@@ -129,36 +131,16 @@ describe("exactly one occurrence per slot", () => {
     const shard = producer.cron.shardOf("killed");
     await producer.stop();
 
-    const fixture = fileURLToPath(
-      new URL("../scheduler/fixtures/schedulerProcess.ts", import.meta.url),
-    );
-    const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
     for (let round = 0; round < 8; round += 1) {
-      const child = spawn(tsx, [fixture], {
-        env: {
-          ...process.env,
-          DDQ_REDIS_URL: db.url,
-          DDQ_PREFIX: prefix,
-          DDQ_SHARDS: "2",
-          DDQ_IDENTITY: `cron-replica-${round}`,
-          DDQ_LEASE_TIMING: "1000,700,200",
-        },
-        stdio: ["ignore", "pipe", "ignore"],
-      });
-      children.add(child);
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on("data", (chunk: Buffer) => {
-          if (chunk.toString().includes("ready")) resolve();
-        });
-        child.once("exit", () => {
-          reject(new Error("replica exited early"));
-        });
+      const child = await startReplicaProcess({
+        DDQ_REDIS_URL: db.url,
+        DDQ_PREFIX: prefix,
+        DDQ_SHARDS: "2",
+        DDQ_IDENTITY: `cron-replica-${round}`,
+        DDQ_LEASE_TIMING: "1000,700,200",
       });
       await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 1200)));
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGKILL");
-      await exited;
-      children.delete(child);
+      await kill9(child);
     }
     const key = `${prefix}:{${shard}}:cron:killed`;
     const [runs = "0", missed = "0", next = "0"] = await db.client.hmget(

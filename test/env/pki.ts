@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -118,8 +118,4 @@ export async function createControlPlanePki(dir: string): Promise<ControlPlanePk
     serviceAccountPublicKeyFile,
   ]);
   return { ca, serving, admin, serviceAccountPrivateKeyFile, serviceAccountPublicKeyFile };
-}
-
-export async function readPem(file: string): Promise<string> {
-  return readFile(file, "utf8");
 }

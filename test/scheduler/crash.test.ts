@@ -1,70 +1,37 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { useFreshRedisDatabase } from "../env/testContext.js";
 import { waitFor } from "../env/waitFor.js";
+import { kill9, killAllReplicas, startReplicaProcess } from "./fixtures/replicaProcess.js";
 import { startTestScheduler } from "./support.js";
 
-const fixture = fileURLToPath(new URL("./fixtures/schedulerProcess.ts", import.meta.url));
-const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
-
 let db: RedisDatabase;
-const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   db = await useFreshRedisDatabase();
 });
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  killAllReplicas();
   await db.close();
 });
 
-interface ReplicaOptions {
+/** A scheduler replica with a consumer that records every delivery, in its own process. */
+function startReplica(options: {
   prefix: string;
   identity: string;
   consumeTopic: string;
-}
-
-/** Starts a scheduler replica (with a consumer) as a child process; resolves once it leads. */
-async function startReplica(options: ReplicaOptions): Promise<ChildProcess> {
-  const child = spawn(tsx, [fixture], {
-    env: {
-      ...process.env,
-      DDQ_REDIS_URL: db.url,
-      DDQ_PREFIX: options.prefix,
-      DDQ_SHARDS: "4",
-      DDQ_IDENTITY: options.identity,
-      DDQ_LEASE_TIMING: "1000,700,200",
-      DDQ_CONSUME_TOPIC: options.consumeTopic,
-      DDQ_DELIVERED_KEY: `${options.prefix}:test:delivered`,
-      DDQ_DELIVERIES_KEY: `${options.prefix}:test:deliveries`,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+}): ReturnType<typeof startReplicaProcess> {
+  return startReplicaProcess({
+    DDQ_REDIS_URL: db.url,
+    DDQ_PREFIX: options.prefix,
+    DDQ_SHARDS: "4",
+    DDQ_IDENTITY: options.identity,
+    DDQ_LEASE_TIMING: "1000,700,200",
+    DDQ_CONSUME_TOPIC: options.consumeTopic,
+    DDQ_DELIVERED_KEY: `${options.prefix}:test:delivered`,
+    DDQ_DELIVERIES_KEY: `${options.prefix}:test:deliveries`,
   });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("ready")) resolve();
-    });
-    child.once("exit", (code) => {
-      reject(new Error(`replica exited with ${String(code)} before it was ready:\n${stderr}`));
-    });
-  });
-  return child;
-}
-
-async function kill9(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await exited;
 }
 
 describe("kill -9 of the scheduler in the middle of firing", () => {

@@ -8,7 +8,7 @@
 
   ARGV[1] epoch  ARGV[2] task id  ARGV[3] events max length  ARGV[4] topic
 
-  Returns {outcome ("requeued" | "unchanged"), state after the call}.
+  Returns {outcome ("requeued" | "unchanged"), state after the call (scheduled | ready | ...)}.
   Errors: STALE_EPOCH, NOT_FOUND.
 ]]
 -- @include "common"
@@ -21,7 +21,12 @@ local function run()
   local topic = ARGV[4]
   local f = redis.call('HMGET', KEYS[2], 'st', 'pr', 'tp')
   if not f[1] or f[3] ~= topic then return redis.error_reply('NOT_FOUND') end
-  if f[1] ~= 'dead' then return {'unchanged', f[1]} end
+  if f[1] ~= 'dead' then
+    -- Not dead (any more): say which state it is in; a waiting task by the index holding it.
+    local state = f[1]
+    if state == 'waiting' then state = redis.call('ZSCORE', KEYS[4], id) and 'ready' or 'scheduled' end
+    return {'unchanged', state}
+  end
   local now = nowMs()
   redis.call('ZREM', KEYS[3], id)
   redis.call('HSET', KEYS[2], 'st', 'waiting', 'at', 0, 'due', int(now))
