@@ -5,6 +5,7 @@
  *   npx tsx bench/cron.ts            10,000 schedules for 60 s, writes bench/results/cron.json
  *   npx tsx bench/cron.ts --quick    1,000 schedules for 10 s, writes cron.quick.json
  */
+import { runBenchmark } from "./cli.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -480,25 +481,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     }, 90_000).unref();
   });
 }
-const args = process.argv.slice(2);
-const unknownArgs = args.filter((a) => a !== "--quick");
-if (unknownArgs.length > 0) {
-  console.error(
-    `unknown argument(s): ${unknownArgs.join(" ")}\nusage: npx tsx bench/cron.ts [--quick]`,
-  );
-  process.exit(2);
-}
-const quick = args.includes("--quick");
-const watchdogMs = (quick ? 10 : 30) * 60_000;
-setTimeout(() => {
-  progress(`watchdog: the run did not finish within ${watchdogMs / 60_000} minutes`);
-  process.exit(2);
-}, watchdogMs).unref();
-
-main(quick).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(interrupted ? 130 : 1);
-  },
-);
+runBenchmark("bench/cron.ts", main, {
+  watchdogMinutes: { quick: 10, full: 30 },
+  failureCode: () => (interrupted ? 130 : 1),
+});

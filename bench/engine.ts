@@ -5,6 +5,7 @@
  *   npx tsx bench/engine.ts            full run, writes bench/results/engine.json
  *   npx tsx bench/engine.ts --quick    small run for development, writes engine.quick.json
  */
+import { runBenchmark } from "./cli.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -209,25 +210,4 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.exit(130);
   });
 }
-const args = process.argv.slice(2);
-const unknownArgs = args.filter((a) => a !== "--quick");
-if (unknownArgs.length > 0) {
-  console.error(
-    `unknown argument(s): ${unknownArgs.join(" ")}\nusage: npx tsx bench/engine.ts [--quick]`,
-  );
-  process.exit(2);
-}
-const quick = args.includes("--quick");
-const watchdogMs = (quick ? 10 : 40) * 60_000;
-setTimeout(() => {
-  progress(`watchdog: the run did not finish within ${watchdogMs / 60_000} minutes`);
-  process.exit(2);
-}, watchdogMs).unref();
-
-main(quick).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(1);
-  },
-);
+runBenchmark("bench/engine.ts", main, { watchdogMinutes: { quick: 10, full: 40 } });
