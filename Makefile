@@ -6,7 +6,7 @@ SHELL := bash
 DDQ_CACHE ?= $(HOME)/.cache/ddq
 export DDQ_CACHE
 
-.PHONY: help setup tools fmt lint typecheck test unit build demo bench clean distclean
+.PHONY: help setup tools fmt lint typecheck test unit build proto demo bench clean distclean
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,8 +20,13 @@ tools: ## Build (or reuse) only the pinned kube-apiserver, kubectl, etcd and hel
 fmt: setup ## Format all sources (prettier, eslint --fix).
 	npm run --silent fmt
 
-lint: setup ## ESLint (type-aware), prettier --check and tsc --noEmit.
+lint: setup ## ESLint (type-aware), prettier --check, tsc --noEmit, buf lint + breaking + generated code fresh.
 	npm run --silent lint
+	tools/proto.sh check
+
+proto: setup ## Regenerate proto/gen (TypeScript for the gRPC contract) and check it: lint, breaking changes.
+	tools/proto.sh generate
+	tools/proto.sh check
 
 test: setup lint ## Everything CI checks: set-up, lint, then all tests against real Redis and Kubernetes.
 	npx vitest run

@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "**/*.generated.ts"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "proto/gen/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Redis, type RedisOptions } from "ioredis";
 import { DdqError, invalidArgument, isDdqError } from "./engine/errors.js";
+import { streamHeads, StreamTail, trimmedPast } from "./engine/eventStreams.js";
 import { FiringLoop } from "./engine/firingLoop.js";
 import { ShardKeys } from "./engine/keys.js";
 import {
@@ -75,6 +76,8 @@ export interface LeaseRequest {
   leaseTimeoutMs?: number;
   /** Makes a resent request return the same tasks. Default: random. */
   requestId?: string;
+  /** Ends a long-poll early (caller gone, server shutting down): returns what was leased. */
+  signal?: AbortSignal;
 }
 
 export interface ListRequest {
@@ -589,16 +592,16 @@ export class Scheduler {
         }
       }
       const remaining = deadline - Date.now();
-      if (leased.length > 0 || remaining <= 0 || this.stopped) {
+      if (leased.length > 0 || remaining <= 0 || this.stopped || request.signal?.aborted === true) {
         woken.cancel();
         return leased;
       }
-      await woken.wait(remaining);
+      await woken.wait(remaining, request.signal);
     }
   }
 
   private readySignal(topics: readonly string[]): {
-    wait(ms: number): Promise<void>;
+    wait(ms: number, signal?: AbortSignal): Promise<void>;
     cancel(): void;
   } {
     let wakeUp: () => void = () => undefined;
@@ -620,22 +623,22 @@ export class Scheduler {
     };
     return {
       cancel,
-      wait: (ms) =>
+      wait: (ms, signal) =>
         new Promise<void>((resolve) => {
-          if (fired) {
+          if (fired || signal?.aborted === true) {
             cancel();
             resolve();
             return;
           }
-          const timer = setTimeout(() => {
-            cancel();
-            resolve();
-          }, ms);
-          wakeUp = () => {
+          const finish = (): void => {
             clearTimeout(timer);
+            signal?.removeEventListener("abort", finish);
             cancel();
             resolve();
           };
+          const timer = setTimeout(finish, ms);
+          signal?.addEventListener("abort", finish, { once: true });
+          wakeUp = finish;
         }),
     };
   }
@@ -879,6 +882,25 @@ export class Scheduler {
       });
     }
     return events;
+  }
+
+  /** Each shard's event stream's newest entry id ("0-0" when empty): where "now" starts. */
+  async eventHeads(): Promise<string[]> {
+    return streamHeads(this.redis, this.shardEventKeys());
+  }
+
+  /** True when a shard's stream was trimmed past `afterEntryId` (a reader there missed events). */
+  async eventGap(shard: number, afterEntryId: string): Promise<boolean> {
+    return trimmedPast(this.redis, new ShardKeys(this.prefix, shard).events, afterEntryId);
+  }
+
+  /** A blocking reader over every shard's event stream (its own Redis connection): close it. */
+  openEventTail(): { keys: string[]; tail: StreamTail } {
+    return { keys: this.shardEventKeys(), tail: new StreamTail(this.redis) };
+  }
+
+  private shardEventKeys(): string[] {
+    return Array.from({ length: this.shardCount }, (_, s) => new ShardKeys(this.prefix, s).events);
   }
 
   /** Stops firing, releases the shards (successors need not wait for expiry) and disconnects. */

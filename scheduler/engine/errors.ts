@@ -8,6 +8,8 @@ export type DdqErrorCode =
   | "ALREADY_EXISTS"
   | "FAILED_PRECONDITION"
   | "RESOURCE_EXHAUSTED"
+  /** A position outside what is kept (e.g. events trimmed from a stream). */
+  | "OUT_OF_RANGE"
   /** The caller's shard epoch is not the current one: it is no longer the shard's leader. */
   | "STALE_EPOCH"
   /** This scheduler does not lead the shard the operation needs. */

@@ -3,11 +3,12 @@
 #   $DDQ_CACHE/k8s-$K8S_VERSION/bin/{kube-apiserver,kubectl}
 #   $DDQ_CACHE/etcd-$ETCD_VERSION/bin/etcd
 #   $DDQ_CACHE/helm-$HELM_VERSION/bin/helm
+#   $DDQ_CACHE/buf-$BUF_VERSION/bin/buf       (protobuf lint, breaking-change check, generation)
 # (DDQ_CACHE defaults to ~/.cache/ddq). A binary already on PATH or in $KUBEBUILDER_ASSETS whose
 # version matches the pin is linked instead of built. Prints the cache directory's env file path:
-# source it to get DDQ_KUBE_APISERVER, DDQ_KUBECTL, DDQ_ETCD and DDQ_HELM.
+# source it to get DDQ_KUBE_APISERVER, DDQ_KUBECTL, DDQ_ETCD, DDQ_HELM and DDQ_BUF.
 #
-# Usage: tools/k8s/build.sh [kube|etcd|helm ...]   (default: all)
+# Usage: tools/k8s/build.sh [kube|etcd|helm|buf ...]   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -94,22 +95,35 @@ build_helm() {
   have "$dir/bin/helm" "$HELM_VERSION" version --short || { log "built helm does not report $HELM_VERSION"; exit 1; }
 }
 
+build_buf() {
+  local dir="$cache/buf-$BUF_VERSION"
+  have "$dir/bin/buf" "${BUF_VERSION#v}" --version && return
+  reuse buf "${BUF_VERSION#v}" "$dir/bin/buf" --version && return
+  log "building buf $BUF_VERSION"
+  mkdir -p "$dir/bin"
+  # `go install module@version` builds with the module's own go.sum, verified by the checksum DB.
+  GOFLAGS="-buildvcs=false -trimpath" GOBIN="$dir/bin" go install -ldflags "-s -w" "github.com/bufbuild/buf/cmd/buf@$BUF_VERSION"
+  have "$dir/bin/buf" "${BUF_VERSION#v}" --version || { log "built buf does not report $BUF_VERSION"; exit 1; }
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(etcd kube helm)
+[ ${#targets[@]} -gt 0 ] || targets=(etcd kube helm buf)
 for t in "${targets[@]}"; do
   case $t in
     kube) build_kube ;;
     etcd) build_etcd ;;
     helm) build_helm ;;
-    *) log "unknown target $t (kube|etcd|helm)"; exit 2 ;;
+    buf) build_buf ;;
+    *) log "unknown target $t (kube|etcd|helm|buf)"; exit 2 ;;
   esac
 done
 
-env_file="$cache/tools-$K8S_VERSION-$ETCD_VERSION-$HELM_VERSION.env"
+env_file="$cache/tools-$K8S_VERSION-$ETCD_VERSION-$HELM_VERSION-$BUF_VERSION.env"
 cat >"$env_file" <<ENV
 DDQ_KUBE_APISERVER=$cache/k8s-$K8S_VERSION/bin/kube-apiserver
 DDQ_KUBECTL=$cache/k8s-$K8S_VERSION/bin/kubectl
 DDQ_ETCD=$cache/etcd-$ETCD_VERSION/bin/etcd
 DDQ_HELM=$cache/helm-$HELM_VERSION/bin/helm
+DDQ_BUF=$cache/buf-$BUF_VERSION/bin/buf
 ENV
 echo "$env_file"

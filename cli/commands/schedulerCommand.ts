@@ -1,0 +1,162 @@
+/** `ddq scheduler`: a scheduler replica (shard leadership, firing, the gRPC API). */
+import { KubeConfig } from "@kubernetes/client-node";
+import type { RedisOptions } from "ioredis";
+import { ApiServer, type ApiTls } from "../../scheduler/api/apiServer.js";
+import { NoAuthentication, StaticAuthenticator } from "../../scheduler/api/authenticator.js";
+import { TASK_STATES } from "../../scheduler/engine/model.js";
+import { Scheduler, type LeadershipConfig } from "../../scheduler/scheduler.js";
+import type { Settings } from "../config.js";
+import { UsageError } from "../exitCodes.js";
+import { createLogger, type LogLevel } from "../logger.js";
+import { startMetricsServer, type MetricFamily } from "../observability.js";
+import { onTerminate } from "./terminate.js";
+
+function redisOptions(settings: Settings): RedisOptions {
+  const options: RedisOptions = {};
+  const password = settings.string("redis-password");
+  if (password !== undefined) options.password = password;
+  const sentinels = settings.list("redis-sentinels");
+  if (sentinels.length > 0) {
+    options.sentinels = sentinels.map((hostPort) => {
+      const match = /^(.+):(\d+)$/.exec(hostPort);
+      if (match === null) throw new UsageError(`--redis-sentinels: "${hostPort}" is not host:port`);
+      return { host: match[1] ?? "", port: Number(match[2]) };
+    });
+    options.name = settings.required("redis-sentinel-master");
+    const sentinelPassword = settings.string("redis-sentinel-password");
+    if (sentinelPassword !== undefined) options.sentinelPassword = sentinelPassword;
+  }
+  const ca = settings.file("redis-tls-ca-file");
+  if (ca !== undefined) options.tls = { ca };
+  return options;
+}
+
+export async function runScheduler(settings: Settings): Promise<number> {
+  const log = createLogger(
+    "scheduler",
+    (settings.string("log-level", "info") ?? "info") as LogLevel,
+    settings.string("log-format", "json") === "text" ? "text" : "json",
+  );
+  const listen = settings.listen("grpc-listen", "0.0.0.0:7070");
+  const { healthListen, metricsListen } = settings.observability();
+  const authDisabled = settings.boolean("auth-disabled");
+  const tokensFile = settings.string("auth-tokens-file");
+  const certPem = settings.file("tls-cert-file");
+  const keyPem = settings.file("tls-key-file");
+  const clientCaPem = settings.file("tls-client-ca-file");
+  if ((certPem === undefined) !== (keyPem === undefined)) {
+    throw new UsageError("--tls-cert-file and --tls-key-file go together");
+  }
+  if (clientCaPem !== undefined && certPem === undefined) {
+    throw new UsageError("--tls-client-ca-file (mTLS) needs --tls-cert-file and --tls-key-file");
+  }
+  if (!authDisabled && tokensFile === undefined && clientCaPem === undefined) {
+    throw new UsageError(
+      "no authentication configured: set --auth-tokens-file (DDQ_AUTH_TOKENS_FILE), --tls-client-ca-file, or --auth-disabled for local development",
+    );
+  }
+  const leadershipKind = settings.string("leadership", "redis");
+  let leadership: LeadershipConfig;
+  if (leadershipKind === "kubernetes") {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromDefault();
+    leadership = {
+      kind: "kubernetes",
+      kubeConfig,
+      namespace: settings.required("lease-namespace"),
+    };
+  } else if (leadershipKind === "redis") {
+    leadership = { kind: "redis" };
+  } else {
+    throw new UsageError(`--leadership must be redis or kubernetes, got "${leadershipKind}"`);
+  }
+  const identity = settings.string("identity");
+  const scheduler = await Scheduler.start({
+    redisUrl: settings.string("redis-url", "redis://127.0.0.1:6379/0") ?? "",
+    redisOptions: redisOptions(settings),
+    prefix: settings.string("prefix", "ddq") ?? "ddq",
+    shardCount: settings.integer("shards", 16, 1, 1024),
+    leadership,
+    ...(identity === undefined ? {} : { identity }),
+    log: (message) => {
+      log.info(message);
+    },
+  });
+  const tls: ApiTls | undefined =
+    certPem === undefined || keyPem === undefined
+      ? undefined
+      : { certPem, keyPem, ...(clientCaPem === undefined ? {} : { clientCaPem }) };
+  const api = await ApiServer.start(scheduler, {
+    listen,
+    healthListen,
+    ...(tls === undefined ? {} : { tls }),
+    authenticator: authDisabled
+      ? new NoAuthentication()
+      : tokensFile !== undefined
+        ? StaticAuthenticator.fromFile(tokensFile, clientCaPem !== undefined)
+        : new StaticAuthenticator(new Map(), true),
+    rateLimit: {
+      ratePerSecond: settings.integer("rate-limit-rps", 1000, 1, 10_000_000),
+      burst: settings.integer("rate-limit-burst", 2000, 1, 10_000_000),
+    },
+    log: (message) => {
+      log.error(message);
+    },
+  });
+  if (authDisabled)
+    log.warn("authentication is DISABLED: every caller is accepted (local development only)");
+  const metrics = await startMetricsServer(metricsListen, async () => {
+    const counts = await scheduler.counts();
+    const families: MetricFamily[] = [
+      {
+        name: "ddq_tasks",
+        help: "Tasks per topic and state (succeeded and cancelled: cumulative).",
+        type: "gauge",
+        samples: [...counts.entries()].flatMap(([topic, byState]) =>
+          TASK_STATES.map((state) => ({ labels: { topic, state }, value: byState[state] })),
+        ),
+      },
+      {
+        name: "ddq_shards_led",
+        help: "Shards this replica leads.",
+        type: "gauge",
+        samples: [{ value: scheduler.ledShards().length }],
+      },
+      {
+        name: "ddq_grpc_calls_in_flight",
+        help: "API calls being handled.",
+        type: "gauge",
+        samples: [{ value: api.callsInFlight }],
+      },
+      {
+        name: "ddq_grpc_calls_total",
+        help: "API calls answered, by method and gRPC status code.",
+        type: "counter",
+        samples: [...api.callsAnswered.entries()].map(([key, value]) => {
+          const [method = "", code = ""] = key.split(" ");
+          return { labels: { method, code }, value };
+        }),
+      },
+    ];
+    return families;
+  });
+  log.info("scheduler serving", {
+    identity: scheduler.identity,
+    grpc: `${listen.slice(0, listen.lastIndexOf(":"))}:${api.port}`,
+    healthPort: api.healthPort,
+    metricsPort: metrics.port,
+    shards: scheduler.shardCount,
+    leadership: leadershipKind,
+  });
+  // Machine-readable line for supervisors and tests (ports chosen when listening on :0).
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, grpcPort: api.port, healthPort: api.healthPort, metricsPort: metrics.port })}\n`,
+  );
+  await onTerminate();
+  log.info("shutting down: draining calls, releasing shards");
+  await api.shutdown(10_000);
+  await scheduler.stop();
+  await metrics.stop();
+  log.info("stopped");
+  return 0;
+}

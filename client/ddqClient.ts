@@ -1,0 +1,335 @@
+/**
+ * The typed gRPC client of ddq: producers (enqueue, get, cancel, list, watch), cron, dead letters
+ * and the worker calls, as promises. Credentials: a bearer token (sent as call metadata) and
+ * optional TLS/mTLS. Errors are grpc-js ServiceErrors; `readStatusDetails` reads field violations
+ * and retry hints off them.
+ */
+import {
+  credentials as grpcCredentials,
+  Metadata,
+  status as GrpcCode,
+  type CallOptions,
+  type ChannelCredentials,
+  type ClientUnaryCall,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import {
+  CronServiceClient,
+  type DeleteScheduleResponse,
+  type GetScheduleResponse,
+  type ListSchedulesResponse,
+  type PreviewScheduleResponse,
+  type ScheduleSpec,
+  type TriggerScheduleResponse,
+  type UpsertScheduleResponse,
+} from "../proto/gen/ddq/v1/cron_service.js";
+import type { Task, TaskSpec as PbTaskSpec } from "../proto/gen/ddq/v1/task.js";
+import {
+  TaskServiceClient,
+  WatchEventsRequest_Start,
+  type CancelTaskResponse,
+  type CountTasksResponse,
+  type EnqueueBatchResponse,
+  type EnqueueResponse,
+  type Event,
+  type GetTaskResponse,
+  type ListDeadResponse,
+  type ListTasksRequest,
+  type ListTasksResponse,
+  type PurgeDeadResponse,
+  type RequeueDeadResponse,
+  type WatchEventsResponse,
+} from "../proto/gen/ddq/v1/task_service.js";
+import {
+  WorkerServiceClient,
+  type AckItem,
+  type AckResponse,
+  type ExtendResponse,
+  type FailResponse,
+  type LeaseRequest,
+  type LeaseResponse,
+} from "../proto/gen/ddq/v1/worker_service.js";
+
+export interface ClientTls {
+  /** CA that signed the server certificate (default: the system roots). */
+  caPem?: Buffer;
+  /** Client certificate for mTLS. */
+  certPem?: Buffer;
+  keyPem?: Buffer;
+}
+
+export interface ClientOptions {
+  /** host:port of a scheduler. */
+  address: string;
+  /** Bearer token (the scheduler's token file). */
+  token?: string;
+  /** Unset: plaintext (local development). */
+  tls?: ClientTls;
+  /** Deadline of unary calls without their own. Default 30 s. */
+  timeoutMs?: number;
+}
+
+/** Stream errors after which a watch reconnects (connection reset shows as INTERNAL). */
+const RECONNECTABLE = new Set<number>([
+  GrpcCode.UNAVAILABLE,
+  GrpcCode.DEADLINE_EXCEEDED,
+  GrpcCode.INTERNAL,
+  GrpcCode.CANCELLED,
+]);
+
+type Callback<Res> = (error: ServiceError | null, response: Res) => void;
+type Invoke<Res> = (
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: Callback<Res>,
+) => ClientUnaryCall;
+
+export interface WatchOptions {
+  /** Last event id seen per shard; the watch continues after each. */
+  resumeAfter?: string[];
+  /** Where shards without a resume id start. Default "now". */
+  start?: "now" | "oldest";
+  topics?: string[];
+  signal?: AbortSignal;
+}
+
+export class DdqClient {
+  readonly tasks: TaskServiceClient;
+  readonly cron: CronServiceClient;
+  readonly worker: WorkerServiceClient;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: ClientOptions) {
+    const channel: ChannelCredentials =
+      options.tls === undefined
+        ? grpcCredentials.createInsecure()
+        : grpcCredentials.createSsl(
+            options.tls.caPem ?? null,
+            options.tls.keyPem ?? null,
+            options.tls.certPem ?? null,
+          );
+    const channelOptions = {
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
+      "grpc.max_send_message_length": 64 * 1024 * 1024,
+      "grpc.keepalive_time_ms": 30_000,
+    };
+    this.tasks = new TaskServiceClient(options.address, channel, channelOptions);
+    // The three share one channel (grpc-js reuses subchannels for equal targets and options).
+    this.cron = new CronServiceClient(options.address, channel, channelOptions);
+    this.worker = new WorkerServiceClient(options.address, channel, channelOptions);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  metadata(): Metadata {
+    const metadata = new Metadata();
+    if (this.options.token !== undefined)
+      metadata.set("authorization", `Bearer ${this.options.token}`);
+    return metadata;
+  }
+
+  private invoke<Res>(call: Invoke<Res>, timeoutMs = this.timeoutMs): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      call(this.metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
+        if (error === null) resolve(response);
+        else reject(error);
+      });
+    });
+  }
+
+  // --- TaskService -----------------------------------------------------------------------
+
+  enqueue(task: PbTaskSpec): Promise<EnqueueResponse> {
+    return this.invoke((m, o, c) => this.tasks.enqueue({ task }, m, o, c));
+  }
+
+  enqueueBatch(tasks: PbTaskSpec[]): Promise<EnqueueBatchResponse> {
+    return this.invoke((m, o, c) => this.tasks.enqueueBatch({ tasks }, m, o, c));
+  }
+
+  async get(id: string): Promise<Task> {
+    const response = await this.invoke<GetTaskResponse>((m, o, c) =>
+      this.tasks.getTask({ id }, m, o, c),
+    );
+    if (response.task === undefined) throw new Error(`GetTask ${id} answered without a task`);
+    return response.task;
+  }
+
+  cancel(id: string): Promise<CancelTaskResponse> {
+    return this.invoke((m, o, c) => this.tasks.cancelTask({ id }, m, o, c));
+  }
+
+  list(
+    request: Partial<ListTasksRequest> & Pick<ListTasksRequest, "state">,
+  ): Promise<ListTasksResponse> {
+    const full: ListTasksRequest = {
+      topic: "",
+      ownerUid: "",
+      pageSize: 0,
+      pageToken: "",
+      ...request,
+    };
+    return this.invoke((m, o, c) => this.tasks.listTasks(full, m, o, c));
+  }
+
+  counts(topic = ""): Promise<CountTasksResponse> {
+    return this.invoke((m, o, c) => this.tasks.countTasks({ topic }, m, o, c));
+  }
+
+  listDead(topic = "", pageSize = 0, pageToken = ""): Promise<ListDeadResponse> {
+    return this.invoke((m, o, c) => this.tasks.listDead({ topic, pageSize, pageToken }, m, o, c));
+  }
+
+  requeueDead(id: string): Promise<RequeueDeadResponse> {
+    return this.invoke((m, o, c) => this.tasks.requeueDead({ id }, m, o, c));
+  }
+
+  purgeDead(topic = "", diedBefore?: Date): Promise<PurgeDeadResponse> {
+    return this.invoke((m, o, c) =>
+      this.tasks.purgeDead(diedBefore === undefined ? { topic } : { topic, diedBefore }, m, o, c),
+    );
+  }
+
+  /**
+   * One WatchEvents stream as an async iterator of event batches. It ends when the server ends
+   * the stream or the signal aborts; errors (OUT_OF_RANGE for a gap) are thrown.
+   * `watchResumable` reconnects on its own.
+   */
+  async *watchOnce(options: WatchOptions = {}): AsyncGenerator<WatchEventsResponse> {
+    const stream = this.tasks.watchEvents(
+      {
+        resumeAfter: options.resumeAfter ?? [],
+        start:
+          options.start === "oldest"
+            ? WatchEventsRequest_Start.START_OLDEST
+            : WatchEventsRequest_Start.START_NOW,
+        topics: options.topics ?? [],
+      },
+      this.metadata(),
+    );
+    const abort = (): void => {
+      stream.cancel();
+    };
+    options.signal?.addEventListener("abort", abort, { once: true });
+    try {
+      for await (const response of stream as AsyncIterable<WatchEventsResponse>) {
+        yield response;
+      }
+    } catch (error) {
+      if (options.signal?.aborted === true) return;
+      throw error;
+    } finally {
+      options.signal?.removeEventListener("abort", abort);
+      stream.cancel();
+    }
+  }
+
+  /**
+   * Events across reconnects: after a dropped stream it resumes after the last event seen on
+   * each shard, so no event is missed or repeated. A gap (OUT_OF_RANGE) is thrown to the caller.
+   */
+  async *watch(options: WatchOptions & { retryDelayMs?: number } = {}): AsyncGenerator<Event> {
+    const last = new Map<number, string>();
+    for (const id of options.resumeAfter ?? []) last.set(Number(id.split(":")[0]), id);
+    const start = options.start ?? "now";
+    let delay = options.retryDelayMs ?? 200;
+    while (options.signal?.aborted !== true) {
+      try {
+        const batches = this.watchOnce({ ...options, resumeAfter: [...last.values()], start });
+        for await (const { events, positions } of batches) {
+          delay = options.retryDelayMs ?? 200;
+          for (const position of positions) {
+            const shard = Number(position.split(":")[0]);
+            if (!last.has(shard)) last.set(shard, position);
+          }
+          for (const event of events) {
+            last.set(event.shard, event.eventId);
+            yield event;
+          }
+        }
+      } catch (error) {
+        const code: number | undefined = (error as Partial<ServiceError>).code;
+        if (code === undefined || !RECONNECTABLE.has(code)) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+
+  // --- CronService -----------------------------------------------------------------------
+
+  upsertSchedule(spec: ScheduleSpec): Promise<UpsertScheduleResponse> {
+    return this.invoke((m, o, c) => this.cron.upsertSchedule({ spec }, m, o, c));
+  }
+
+  getSchedule(id: string): Promise<GetScheduleResponse> {
+    return this.invoke((m, o, c) => this.cron.getSchedule({ id }, m, o, c));
+  }
+
+  deleteSchedule(id: string): Promise<DeleteScheduleResponse> {
+    return this.invoke((m, o, c) => this.cron.deleteSchedule({ id }, m, o, c));
+  }
+
+  listSchedules(pageSize = 0, pageToken = ""): Promise<ListSchedulesResponse> {
+    return this.invoke((m, o, c) => this.cron.listSchedules({ pageSize, pageToken }, m, o, c));
+  }
+
+  pauseSchedule(id: string): Promise<object> {
+    return this.invoke((m, o, c) => this.cron.pauseSchedule({ id }, m, o, c));
+  }
+
+  resumeSchedule(id: string): Promise<object> {
+    return this.invoke((m, o, c) => this.cron.resumeSchedule({ id }, m, o, c));
+  }
+
+  triggerSchedule(id: string): Promise<TriggerScheduleResponse> {
+    return this.invoke((m, o, c) => this.cron.triggerSchedule({ id }, m, o, c));
+  }
+
+  previewSchedule(id: string, count = 10): Promise<PreviewScheduleResponse> {
+    return this.invoke((m, o, c) => this.cron.previewSchedule({ id, count }, m, o, c));
+  }
+
+  // --- WorkerService ---------------------------------------------------------------------
+
+  lease(
+    request: Partial<LeaseRequest> & Pick<LeaseRequest, "topics" | "max">,
+  ): Promise<LeaseResponse> {
+    const full: LeaseRequest = { requestId: "", ...request };
+    const waitMs = (full.wait?.seconds ?? 0) * 1000 + (full.wait?.nanos ?? 0) / 1e6;
+    return this.invoke((m, o, c) => this.worker.lease(full, m, o, c), waitMs + this.timeoutMs);
+  }
+
+  extend(
+    id: string,
+    topic: string,
+    leaseToken: string,
+    extendByMs: number,
+  ): Promise<ExtendResponse> {
+    const extendBy = { seconds: Math.floor(extendByMs / 1000), nanos: (extendByMs % 1000) * 1e6 };
+    return this.invoke((m, o, c) =>
+      this.worker.extend({ id, topic, leaseToken, extendBy }, m, o, c),
+    );
+  }
+
+  ack(items: AckItem[]): Promise<AckResponse> {
+    return this.invoke((m, o, c) => this.worker.ack({ items }, m, o, c));
+  }
+
+  fail(
+    id: string,
+    topic: string,
+    leaseToken: string,
+    error: string,
+    retryable = true,
+  ): Promise<FailResponse> {
+    return this.invoke((m, o, c) =>
+      this.worker.fail({ id, topic, leaseToken, error, retryable }, m, o, c),
+    );
+  }
+
+  close(): void {
+    this.tasks.close();
+    this.cron.close();
+    this.worker.close();
+  }
+}

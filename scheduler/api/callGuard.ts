@@ -1,0 +1,185 @@
+/**
+ * What every API call goes through before its handler: authentication, the client's rate limit,
+ * the server's bound on concurrent calls (back-pressure: RESOURCE_EXHAUSTED with RetryInfo), the
+ * call's deadline and cancellation (an AbortSignal), and error mapping to gRPC statuses.
+ */
+import {
+  status as GrpcCode,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+} from "@grpc/grpc-js";
+import { AuthenticationError, type Authenticator } from "./authenticator.js";
+import { isServiceError, retryableStatus, statusError, toServiceError } from "./grpcStatus.js";
+import type { RateLimiter } from "./rateLimiter.js";
+
+/** What the guard needs of a unary or server-streaming call. */
+type ServerSurfaceCall = Pick<
+  ServerUnaryCall<unknown, unknown>,
+  "metadata" | "getDeadline" | "getAuthContext" | "on" | "removeListener"
+>;
+
+export interface CallContext {
+  /** The authenticated client. */
+  client: string;
+  /** Epoch ms by which the call must answer (Infinity without a deadline). */
+  deadlineMs: number;
+  /** Aborted when the client cancels, the deadline passes or the server shuts down. */
+  signal: AbortSignal;
+}
+
+export interface CallGuardOptions {
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter;
+  /** Calls handled at once (long-polls and watches included); more are refused. */
+  maxInFlight: number;
+  log: (message: string) => void;
+}
+
+function deadlineOf(call: ServerSurfaceCall): number {
+  const deadline = call.getDeadline();
+  if (deadline instanceof Date) return deadline.getTime();
+  return Number.isFinite(deadline) ? deadline : Number.POSITIVE_INFINITY;
+}
+
+export class CallGuard {
+  private inFlight = 0;
+  private readonly active = new Set<AbortController>();
+  private draining = false;
+  /** "<method> <code>" -> calls answered. */
+  readonly answered = new Map<string, number>();
+
+  constructor(private readonly options: CallGuardOptions) {}
+
+  get callsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Refuses new calls and aborts the running ones (long-polls return, watches end). */
+  drain(): void {
+    this.draining = true;
+    for (const controller of this.active) controller.abort(new Error("server shutting down"));
+  }
+
+  private admit(call: ServerSurfaceCall): { context: CallContext; release: () => void } {
+    if (this.draining) {
+      throw retryableStatus(GrpcCode.UNAVAILABLE, "the scheduler is shutting down", 200);
+    }
+    let client: string;
+    try {
+      client = this.options.authenticator.authenticate(call.metadata, call.getAuthContext());
+    } catch (error) {
+      if (error instanceof AuthenticationError) {
+        throw statusError(GrpcCode.UNAUTHENTICATED, error.message);
+      }
+      throw error;
+    }
+    const waitMs = this.options.rateLimiter.take(client);
+    if (waitMs > 0) {
+      throw retryableStatus(
+        GrpcCode.RESOURCE_EXHAUSTED,
+        `rate limit of client ${client} exceeded; retry after ${Math.ceil(waitMs)} ms`,
+        waitMs,
+      );
+    }
+    if (this.inFlight >= this.options.maxInFlight) {
+      throw retryableStatus(
+        GrpcCode.RESOURCE_EXHAUSTED,
+        `the scheduler is handling ${this.inFlight} calls, its limit; retry shortly`,
+        100,
+      );
+    }
+    this.inFlight += 1;
+    const controller = new AbortController();
+    this.active.add(controller);
+    const deadlineMs = deadlineOf(call);
+    const onCancel = (): void => {
+      controller.abort(new Error("call cancelled"));
+    };
+    call.on("cancelled", onCancel);
+    const timer = Number.isFinite(deadlineMs)
+      ? setTimeout(onCancel, Math.max(0, deadlineMs - Date.now()))
+      : undefined;
+    return {
+      context: { client, deadlineMs, signal: controller.signal },
+      release: () => {
+        clearTimeout(timer);
+        call.removeListener("cancelled", onCancel);
+        this.active.delete(controller);
+        this.inFlight -= 1;
+      },
+    };
+  }
+
+  private count(method: string, code: number): void {
+    const key = `${method} ${code}`;
+    this.answered.set(key, (this.answered.get(key) ?? 0) + 1);
+  }
+
+  private failed(method: string, error: unknown): ReturnType<typeof toServiceError> {
+    const status = toServiceError(error);
+    this.count(method, status.code);
+    if (status.code === GrpcCode.INTERNAL && !isServiceError(error)) {
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      this.options.log(`${method}: internal error: ${detail}`);
+    }
+    return status;
+  }
+
+  unary<Req, Res>(
+    method: string,
+    handler: (request: Req, context: CallContext) => Promise<Res>,
+  ): handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      let admitted: ReturnType<CallGuard["admit"]>;
+      try {
+        admitted = this.admit(call);
+      } catch (error) {
+        callback(this.failed(method, error));
+        return;
+      }
+      handler(call.request, admitted.context).then(
+        (response) => {
+          admitted.release();
+          this.count(method, GrpcCode.OK);
+          callback(null, response);
+        },
+        (error: unknown) => {
+          admitted.release();
+          callback(this.failed(method, error));
+        },
+      );
+    };
+  }
+
+  serverStream<Req, Res>(
+    method: string,
+    handler: (
+      request: Req,
+      context: CallContext,
+      call: ServerWritableStream<Req, Res>,
+    ) => Promise<void>,
+  ): handleServerStreamingCall<Req, Res> {
+    return (call) => {
+      let admitted: ReturnType<CallGuard["admit"]>;
+      try {
+        admitted = this.admit(call);
+      } catch (error) {
+        call.destroy(this.failed(method, error));
+        return;
+      }
+      handler(call.request, admitted.context, call).then(
+        () => {
+          admitted.release();
+          this.count(method, GrpcCode.OK);
+          call.end();
+        },
+        (error: unknown) => {
+          admitted.release();
+          call.destroy(this.failed(method, error));
+        },
+      );
+    };
+  }
+}

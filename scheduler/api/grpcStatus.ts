@@ -1,0 +1,148 @@
+/**
+ * Errors on the wire: a gRPC status code and message, plus a serialized google.rpc.Status in the
+ * `grpc-status-details-bin` trailer whose details carry google.rpc.BadRequest field violations
+ * (INVALID_ARGUMENT) or google.rpc.RetryInfo (RESOURCE_EXHAUSTED, UNAVAILABLE).
+ */
+import { Metadata, status as GrpcCode, type ServiceError, type StatusObject } from "@grpc/grpc-js";
+import { BadRequest, RetryInfo } from "../../proto/gen/google/rpc/error_details.js";
+import { Status } from "../../proto/gen/google/rpc/status.js";
+import { DdqError, type DdqErrorCode } from "../engine/errors.js";
+import { toDuration } from "./protoTime.js";
+
+export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
+const BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest";
+const RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo";
+
+const CODE_OF: Record<DdqErrorCode, GrpcCode> = {
+  INVALID_ARGUMENT: GrpcCode.INVALID_ARGUMENT,
+  NOT_FOUND: GrpcCode.NOT_FOUND,
+  ALREADY_EXISTS: GrpcCode.ALREADY_EXISTS,
+  FAILED_PRECONDITION: GrpcCode.FAILED_PRECONDITION,
+  RESOURCE_EXHAUSTED: GrpcCode.RESOURCE_EXHAUSTED,
+  OUT_OF_RANGE: GrpcCode.OUT_OF_RANGE,
+  // A leadership change: the call is safe to retry (on this or another replica).
+  STALE_EPOCH: GrpcCode.UNAVAILABLE,
+  NOT_LEADER: GrpcCode.UNAVAILABLE,
+};
+
+/** Engine field names (TypeScript model) as request field paths (proto names). */
+const FIELD_RENAMES: [RegExp, string][] = [
+  [/due\.atMs$/, "due_time"],
+  [/due\.delayMs$/, "delay"],
+  [/backoff\.delayMs$/, "backoff.fixed.delay"],
+  [/backoff\.initialMs$/, "backoff.exponential.initial"],
+  [/backoff\.maxMs$/, "backoff.exponential.max"],
+  [/backoff\.jitter$/, "backoff.exponential.jitter"],
+  [/leaseTimeoutMs$/, "lease_timeout"],
+  [/extendMs$/, "extend_by"],
+  [/(?<=^|\.)startAt$/, "start_time"],
+  [/(?<=^|\.)endAt$/, "end_time"],
+  [/(?<=^|\.)startingDeadlineSeconds$/, "starting_deadline"],
+  [/(?<=^|\.)jitterMs$/, "jitter"],
+  [/(?<=^|\.)n$/, "count"],
+  [/(?<=^|\.)limit$/, "page_size"],
+  [/(?<=^|\.)cursor$/, "page_token"],
+];
+
+export function protoFieldPath(field: string): string {
+  let path = field;
+  for (const [pattern, replacement] of FIELD_RENAMES) path = path.replace(pattern, replacement);
+  return path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function withDetails(code: GrpcCode, message: string, details: Status["details"]): ServiceError {
+  const metadata = new Metadata();
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode({ code, message, details }).finish()));
+  return Object.assign(new Error(message), { code, details: message, metadata });
+}
+
+/** A status with no details. */
+export function statusError(code: GrpcCode, message: string): ServiceError {
+  return withDetails(code, message, []);
+}
+
+/** A status for a bad request field. */
+export function invalidArgumentStatus(field: string, description: string): ServiceError {
+  const message = `${field}: ${description}`;
+  const badRequest = BadRequest.encode({
+    fieldViolations: [{ field, description, reason: "INVALID_ARGUMENT" }],
+  }).finish();
+  return withDetails(GrpcCode.INVALID_ARGUMENT, message, [
+    { typeUrl: BAD_REQUEST_TYPE, value: Buffer.from(badRequest) },
+  ]);
+}
+
+/** A status telling the client to retry after a delay. */
+export function retryableStatus(
+  code: GrpcCode,
+  message: string,
+  retryAfterMs: number,
+): ServiceError {
+  const retry = RetryInfo.encode({ retryDelay: toDuration(Math.max(1, Math.ceil(retryAfterMs))) });
+  return withDetails(code, message, [
+    { typeUrl: RETRY_INFO_TYPE, value: Buffer.from(retry.finish()) },
+  ]);
+}
+
+/**
+ * The status an error becomes. DdqErrors map one-to-one; anything else is INTERNAL with a generic
+ * message (the cause is logged by the caller, never leaked to clients).
+ */
+export function toServiceError(error: unknown): ServiceError {
+  if (error instanceof DdqError) {
+    if (error.code === "INVALID_ARGUMENT" && error.field !== undefined) {
+      const field = protoFieldPath(error.field);
+      const prefix = `${error.field}: `;
+      const description = error.message.startsWith(prefix)
+        ? error.message.slice(prefix.length)
+        : error.message;
+      return invalidArgumentStatus(field, description);
+    }
+    if (error.code === "NOT_LEADER" || error.code === "STALE_EPOCH") {
+      return retryableStatus(CODE_OF[error.code], error.message, 500);
+    }
+    const metadataError = withDetails(CODE_OF[error.code], error.message, []);
+    if (error.field !== undefined)
+      metadataError.metadata.set("ddq-field", protoFieldPath(error.field));
+    return metadataError;
+  }
+  if (isServiceError(error)) return error;
+  return withDetails(GrpcCode.INTERNAL, "internal error (logged by the scheduler)", []);
+}
+
+export function isServiceError(error: unknown): error is ServiceError {
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<ServiceError>).code === "number" &&
+    (error as Partial<ServiceError>).metadata instanceof Metadata
+  );
+}
+
+/** What a client can read off an error's details. */
+export interface StatusDetails {
+  fieldViolations: { field: string; description: string }[];
+  retryAfterMs?: number;
+}
+
+export function readStatusDetails(error: Pick<StatusObject, "metadata">): StatusDetails {
+  const out: StatusDetails = { fieldViolations: [] };
+  const [raw] = error.metadata.get(STATUS_DETAILS_KEY);
+  if (!(raw instanceof Buffer)) return out;
+  let status: Status;
+  try {
+    status = Status.decode(raw);
+  } catch {
+    return out;
+  }
+  for (const detail of status.details) {
+    if (detail.typeUrl === BAD_REQUEST_TYPE) {
+      for (const v of BadRequest.decode(detail.value).fieldViolations) {
+        out.fieldViolations.push({ field: v.field, description: v.description });
+      }
+    } else if (detail.typeUrl === RETRY_INFO_TYPE) {
+      const delay = RetryInfo.decode(detail.value).retryDelay;
+      if (delay !== undefined) out.retryAfterMs = delay.seconds * 1000 + delay.nanos / 1e6;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,288 @@
+/** TaskService handlers (proto/ddq/v1/task_service.proto) over a Scheduler replica. */
+import type { ServerWritableStream } from "@grpc/grpc-js";
+import {
+  CancelTaskResponse_Outcome,
+  EventType,
+  WatchEventsRequest_Start,
+  type CancelTaskRequest,
+  type CancelTaskResponse,
+  type CountTasksRequest,
+  type CountTasksResponse,
+  type EnqueueBatchRequest,
+  type EnqueueBatchResponse,
+  type EnqueueRequest,
+  type EnqueueResponse,
+  type Event,
+  type GetTaskRequest,
+  type GetTaskResponse,
+  type ListDeadRequest,
+  type ListDeadResponse,
+  type ListTasksRequest,
+  type ListTasksResponse,
+  type PurgeDeadRequest,
+  type PurgeDeadResponse,
+  type RequeueDeadRequest,
+  type RequeueDeadResponse,
+  type TaskServiceServer,
+  type WatchEventsRequest,
+  type WatchEventsResponse,
+} from "../../proto/gen/ddq/v1/task_service.js";
+import { DdqError, invalidArgument } from "../engine/errors.js";
+import type { EnqueueResult, Task } from "../engine/model.js";
+import type { LifecycleEvent, ListRequest, Scheduler } from "../scheduler.js";
+import type { CallContext, CallGuard } from "./callGuard.js";
+import { timestampMs } from "./protoTime.js";
+import {
+  stateFromPb,
+  stateToPb,
+  taskSpecFromPb,
+  taskSummaryToPb,
+  taskToPb,
+} from "./taskMessages.js";
+
+const EVENT_TYPES: Record<string, EventType> = {
+  scheduled: EventType.EVENT_TYPE_SCHEDULED,
+  ready: EventType.EVENT_TYPE_READY,
+  leased: EventType.EVENT_TYPE_LEASED,
+  succeeded: EventType.EVENT_TYPE_SUCCEEDED,
+  retrying: EventType.EVENT_TYPE_RETRYING,
+  dead: EventType.EVENT_TYPE_DEAD,
+  cancelled: EventType.EVENT_TYPE_CANCELLED,
+  cancel_requested: EventType.EVENT_TYPE_CANCEL_REQUESTED,
+  expired: EventType.EVENT_TYPE_EXPIRED,
+  requeued: EventType.EVENT_TYPE_REQUEUED,
+  purged: EventType.EVENT_TYPE_PURGED,
+  missed: EventType.EVENT_TYPE_MISSED,
+  skipped: EventType.EVENT_TYPE_SKIPPED,
+};
+
+/** Events per shard read per round of a watch, and the longest block between rounds. */
+const WATCH_READ = 500;
+const WATCH_BLOCK_MS = 5_000;
+/** Pages scanned for one ListTasks answer when filtering by owner. */
+const OWNER_SCAN_PAGES = 20;
+
+/** The same error with its field named from the request's root (`topic` -> `task.topic`). */
+function withFieldPrefix(error: unknown, prefix: string): unknown {
+  if (!(error instanceof DdqError) || error.field === undefined) return error;
+  return new DdqError(error.code, `${prefix}${error.message}`, `${prefix}${error.field}`);
+}
+
+function enqueueResultToPb(result: EnqueueResult): EnqueueResponse {
+  return { task: taskSummaryToPb(result.task), created: result.created };
+}
+
+function eventToPb(event: LifecycleEvent): Event {
+  const [entry = "0-0"] = event.eventId.split(".");
+  return {
+    eventId: `${event.shard}:${event.eventId}`,
+    shard: event.shard,
+    type: EVENT_TYPES[event.type] ?? EventType.EVENT_TYPE_UNSPECIFIED,
+    taskId: event.taskId,
+    topic: event.topic,
+    attempt: event.attempt,
+    time: new Date(Number(entry.split("-")[0] ?? "0")),
+  };
+}
+
+function pageSize(value: number, field = "page_size"): number {
+  if (value === 0) return 100;
+  if (!Number.isSafeInteger(value) || value < 1 || value > 1000)
+    throw invalidArgument(field, `must be from 1 to 1000, got ${value}`);
+  return value;
+}
+
+/** Parses resume_after ids `<shard>:<entry>.<line>` into per-shard positions. */
+function resumePositions(ids: readonly string[], shardCount: number): Map<number, string> {
+  const positions = new Map<number, string>();
+  ids.forEach((id, i) => {
+    const match = /^(\d+):(\d+-\d+)(\.\d+)?$/.exec(id);
+    const shard = Number(match?.[1] ?? NaN);
+    if (match === null || !Number.isSafeInteger(shard) || shard >= shardCount) {
+      throw invalidArgument(`resume_after[${i}]`, `"${id}" is not an event id of this scheduler`);
+    }
+    if (positions.has(shard))
+      throw invalidArgument(`resume_after[${i}]`, `names shard ${shard} twice`);
+    positions.set(shard, `${match[2] ?? "0-0"}${match[3] ?? ""}`);
+  });
+  return positions;
+}
+
+async function writeEvents(
+  call: ServerWritableStream<WatchEventsRequest, WatchEventsResponse>,
+  response: WatchEventsResponse,
+  signal: AbortSignal,
+): Promise<void> {
+  if (call.write(response)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener("abort", done);
+      call.removeListener("drain", done);
+      resolve();
+    };
+    call.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+export function taskServiceHandlers(scheduler: Scheduler, guard: CallGuard): TaskServiceServer {
+  const listTasks = async (request: ListTasksRequest): Promise<ListTasksResponse> => {
+    const limit = pageSize(request.pageSize);
+    const query: ListRequest = { state: stateFromPb(request.state, "state"), limit };
+    if (request.topic !== "") query.topic = request.topic;
+    if (request.pageToken !== "") query.cursor = request.pageToken;
+    if (request.ownerUid === "") {
+      const page = await scheduler.list(query);
+      return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? "" };
+    }
+    // Owner filter: scan pages until the answer is full or the scan budget is spent.
+    const tasks: Task[] = [];
+    let cursor = query.cursor;
+    for (let pages = 0; pages < OWNER_SCAN_PAGES && tasks.length < limit; pages += 1) {
+      const page = await scheduler.list({
+        ...query,
+        limit: limit - tasks.length,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      tasks.push(...page.tasks.filter((t) => t.owner?.uid === request.ownerUid));
+      cursor = page.nextCursor;
+      if (cursor === undefined) break;
+    }
+    return { tasks: tasks.map(taskToPb), nextPageToken: cursor ?? "" };
+  };
+
+  const watch = async (
+    request: WatchEventsRequest,
+    context: CallContext,
+    call: ServerWritableStream<WatchEventsRequest, WatchEventsResponse>,
+  ): Promise<void> => {
+    const shards = scheduler.shardCount;
+    const resumed = resumePositions(request.resumeAfter, shards);
+    const topics = new Set(request.topics);
+    request.topics.forEach((topic, i) => {
+      if (topic === "") throw invalidArgument(`topics[${i}]`, "must not be empty");
+    });
+    const start = request.start === WatchEventsRequest_Start.START_OLDEST ? "oldest" : "now";
+    const heads = start === "now" ? await scheduler.eventHeads() : [];
+    const positions: string[] = Array.from(
+      { length: shards },
+      (_, s) => resumed.get(s) ?? (start === "now" ? (heads[s] ?? "0-0") : "0-0"),
+    );
+    for (const [shard, position] of resumed) {
+      const [entry = "0-0"] = position.split(".");
+      if (await scheduler.eventGap(shard, entry)) {
+        throw new DdqError(
+          "OUT_OF_RANGE",
+          `events of shard ${shard} after ${shard}:${position} were trimmed from the stream; resynchronise (list tasks) and watch from now`,
+        );
+      }
+    }
+    await writeEvents(
+      call,
+      { events: [], positions: positions.map((p, shard) => `${shard}:${p}`) },
+      context.signal,
+    );
+    const { keys, tail } = scheduler.openEventTail();
+    try {
+      while (!context.signal.aborted) {
+        const events: Event[] = [];
+        for (let shard = 0; shard < shards; shard += 1) {
+          const position = positions[shard] ?? "0-0";
+          const read = await scheduler.readEvents(shard, position, WATCH_READ);
+          const last = read.at(-1);
+          if (last === undefined) continue;
+          const [entry = "0-0"] = position.split(".");
+          if (position !== "0-0" && (await scheduler.eventGap(shard, entry))) {
+            throw new DdqError(
+              "OUT_OF_RANGE",
+              `this watch fell behind: shard ${shard}'s stream was trimmed past ${shard}:${position}`,
+            );
+          }
+          positions[shard] = last.eventId;
+          for (const event of read) {
+            if (topics.size === 0 || topics.has(event.topic)) events.push(eventToPb(event));
+          }
+        }
+        if (events.length > 0) {
+          await writeEvents(call, { events, positions: [] }, context.signal);
+          continue;
+        }
+        const entries = positions.map((p) => p.split(".")[0] ?? "0-0");
+        const blockMs = Math.min(WATCH_BLOCK_MS, context.deadlineMs - Date.now());
+        if (blockMs <= 0) return;
+        await tail.wait(keys, entries, blockMs, context.signal);
+      }
+    } finally {
+      tail.close();
+    }
+  };
+
+  return {
+    enqueue: guard.unary<EnqueueRequest, EnqueueResponse>("Enqueue", async (request) => {
+      const spec = taskSpecFromPb(request.task, "task.");
+      try {
+        return enqueueResultToPb(await scheduler.enqueue(spec));
+      } catch (error) {
+        throw withFieldPrefix(error, "task.");
+      }
+    }),
+    enqueueBatch: guard.unary<EnqueueBatchRequest, EnqueueBatchResponse>(
+      "EnqueueBatch",
+      async (request) => {
+        if (request.tasks.length === 0) throw invalidArgument("tasks", "must not be empty");
+        const specs = request.tasks.map((t, i) => taskSpecFromPb(t, `tasks[${i}].`));
+        const results = await scheduler.enqueueBatch(specs, "tasks");
+        return { results: results.map(enqueueResultToPb) };
+      },
+    ),
+    getTask: guard.unary<GetTaskRequest, GetTaskResponse>("GetTask", async (request) => ({
+      task: taskToPb(await scheduler.get(request.id)),
+    })),
+    cancelTask: guard.unary<CancelTaskRequest, CancelTaskResponse>(
+      "CancelTask",
+      async (request) => {
+        const result = await scheduler.cancel(request.id);
+        const outcome = {
+          cancelled: CancelTaskResponse_Outcome.OUTCOME_CANCELLED,
+          requested: CancelTaskResponse_Outcome.OUTCOME_REQUESTED,
+          unchanged: CancelTaskResponse_Outcome.OUTCOME_UNCHANGED,
+        }[result.outcome];
+        return { outcome, state: stateToPb(result.state) };
+      },
+    ),
+    listTasks: guard.unary("ListTasks", listTasks),
+    countTasks: guard.unary<CountTasksRequest, CountTasksResponse>(
+      "CountTasks",
+      async (request) => {
+        const counts = await scheduler.counts(request.topic === "" ? undefined : request.topic);
+        return {
+          topics: [...counts.entries()]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([topic, c]) => ({ topic, ...c })),
+        };
+      },
+    ),
+    watchEvents: guard.serverStream("WatchEvents", watch),
+    listDead: guard.unary<ListDeadRequest, ListDeadResponse>("ListDead", async (request) => {
+      const query: ListRequest = { state: "dead", limit: pageSize(request.pageSize) };
+      if (request.topic !== "") query.topic = request.topic;
+      if (request.pageToken !== "") query.cursor = request.pageToken;
+      const page = await scheduler.list(query);
+      return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? "" };
+    }),
+    requeueDead: guard.unary<RequeueDeadRequest, RequeueDeadResponse>(
+      "RequeueDead",
+      async (request) => {
+        const result = await scheduler.requeueDead(request.id);
+        return { state: stateToPb(result.state), requeued: result.outcome === "requeued" };
+      },
+    ),
+    purgeDead: guard.unary<PurgeDeadRequest, PurgeDeadResponse>("PurgeDead", async (request) => {
+      const options: { topic?: string; diedAtOrBeforeMs?: number } = {};
+      if (request.topic !== "") options.topic = request.topic;
+      const before = timestampMs(request.diedBefore, "died_before");
+      options.diedAtOrBeforeMs = before ?? Date.now();
+      return { purged: await scheduler.purgeDead(options) };
+    }),
+  };
+}
