@@ -166,7 +166,7 @@ export class CallGuard {
       try {
         admitted = this.admit(call);
       } catch (error) {
-        call.destroy(this.failed(method, error));
+        call.emit("error", this.failed(method, error));
         return;
       }
       handler(call.request, admitted.context, call).then(
@@ -177,7 +177,7 @@ export class CallGuard {
         },
         (error: unknown) => {
           admitted.release();
-          call.destroy(this.failed(method, error));
+          call.emit("error", this.failed(method, error));
         },
       );
     };

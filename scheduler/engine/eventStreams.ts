@@ -28,8 +28,11 @@ export async function streamHeads(redis: Redis, keys: readonly string[]): Promis
 }
 
 /**
- * True when trimming deleted an entry newer than `afterId`: a reader positioned there would miss
- * events. Uses XINFO STREAM's max-deleted-entry-id (Redis 7.0+).
+ * True when trimming may have deleted an entry newer than `afterId`, so a reader positioned
+ * there would miss events. Trimming removes the oldest entries, so this is the case when
+ * something was ever removed and the oldest kept entry is newer than the position. (When the
+ * position was exactly the last removed entry nothing was lost, but the stream cannot tell: the
+ * answer errs towards a resynchronisation, never towards a silent gap.)
  */
 export async function trimmedPast(redis: Redis, key: string, afterId: string): Promise<boolean> {
   let info: unknown[];
@@ -39,9 +42,16 @@ export async function trimmedPast(redis: Redis, key: string, afterId: string): P
     if (error instanceof Error && /no such key/i.test(error.message)) return false;
     throw error;
   }
-  const index = info.indexOf("max-deleted-entry-id");
-  const maxDeleted = index >= 0 ? String(info[index + 1]) : "0-0";
-  return compareStreamIds(maxDeleted, afterId) > 0;
+  const field = (name: string): unknown => {
+    const index = info.indexOf(name);
+    return index >= 0 ? info[index + 1] : undefined;
+  };
+  const removed = Number(field("entries-added")) - Number(field("length"));
+  if (!(removed > 0)) return false;
+  const first = field("first-entry");
+  const firstId = Array.isArray(first) && typeof first[0] === "string" ? first[0] : undefined;
+  const lastGenerated = String(field("last-generated-id"));
+  return compareStreamIds(afterId, firstId ?? lastGenerated) < 0;
 }
 
 /** Read through a call so the compiler does not narrow it: abort happens meanwhile. */
