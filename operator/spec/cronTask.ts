@@ -179,6 +179,13 @@ export async function cronTaskToScheduleSpec(
   const spec = resource.spec;
 
   const errors: SpecError[] = [];
+  const jitterSeconds = spec.jitterSeconds ?? SPEC_DEFAULTS.jitterSeconds;
+  if (!Number.isSafeInteger(jitterSeconds) || jitterSeconds < 0 || jitterSeconds > 3600) {
+    // Checked here, in seconds: the scheduler would name its own field (jitterMs) and unit.
+    errors.push(
+      specError("spec.jitterSeconds", `must be an integer from 0 to 3600, got ${jitterSeconds}`),
+    );
+  }
   const timing = timingOf(spec, errors);
   if (timing !== undefined) checkTiming(timing, nowMs, errors);
   const template = await convertTaskTemplate(spec, {
@@ -202,7 +209,7 @@ export async function cronTaskToScheduleSpec(
       : { startingDeadlineSeconds: spec.startingDeadlineSeconds }),
     catchUp: spec.catchUp ?? SPEC_DEFAULTS.catchUp,
     maxBurst: spec.maxBurst ?? SPEC_DEFAULTS.maxBurst,
-    jitterMs: (spec.jitterSeconds ?? SPEC_DEFAULTS.jitterSeconds) * 1000,
+    jitterMs: jitterSeconds * 1000,
     successfulHistoryLimit: spec.successfulHistoryLimit ?? SPEC_DEFAULTS.successfulHistoryLimit,
     failedHistoryLimit: spec.failedHistoryLimit ?? SPEC_DEFAULTS.failedHistoryLimit,
     missedHistoryLimit: spec.missedHistoryLimit ?? SPEC_DEFAULTS.missedHistoryLimit,
