@@ -6,7 +6,7 @@ SHELL := bash
 DDQ_CACHE ?= $(HOME)/.cache/ddq
 export DDQ_CACHE
 
-.PHONY: help setup tools fmt lint typecheck test unit build proto demo bench clean distclean
+.PHONY: help setup tools fmt lint typecheck test unit build proto crd-docs demo bench clean distclean
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ test: setup lint ## Everything CI checks: set-up, lint, then all tests against r
 
 build: setup ## Compile TypeScript to dist/ (the `ddq` CLI).
 	npm run --silent build
+
+crd-docs: ## Regenerate docs/CRD_REFERENCE.md from the CRD schemas in crds/ (a test checks it is current).
+	npx tsx tools/crd-docs.ts
 
 demo: setup ## Local demo: Redis + control plane + ddq with real custom resources firing.
 	@echo "make demo arrives with the deploy-and-run issue (#7): it needs the scheduler, operator and worker."
