@@ -48,6 +48,7 @@ export function ofKind<T = Manifest>(objects: Manifest[], kind: string): T[] {
   return objects.filter((o) => o.kind === kind) as T[];
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed view of a rendered object
 export function named<T = Manifest>(objects: Manifest[], kind: string, name: string): T {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   if (found === undefined) throw new Error(`no ${kind} ${name} rendered`);

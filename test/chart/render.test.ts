@@ -75,7 +75,13 @@ describe("chart charts/ddq", () => {
   });
 
   it.each(valueSets)("passes helm lint --strict with %s values", async (set) => {
-    const result = await runCommand(helm, ["lint", "--strict", chartDir, "--values", valuesFile(set)]);
+    const result = await runCommand(helm, [
+      "lint",
+      "--strict",
+      chartDir,
+      "--values",
+      valuesFile(set),
+    ]);
     expect(result.stderr + result.stdout).toContain("0 chart(s) failed");
     expect(result.code).toBe(0);
   });
@@ -85,13 +91,34 @@ describe("chart charts/ddq", () => {
     expect(noRedis.code).not.toBe(0);
     expect(noRedis.stderr).toContain("redis.mode=external needs redis.external.url");
     const minimal = ["--values", valuesFile("minimal")];
-    const unknown = await runCommand(helm, ["template", "ddq", chartDir, ...minimal, "--set", "schedular.replicas=3"]);
+    const unknown = await runCommand(helm, [
+      "template",
+      "ddq",
+      chartDir,
+      ...minimal,
+      "--set",
+      "schedular.replicas=3",
+    ]);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/additional properties 'schedular' not allowed/);
-    const badEnum = await runCommand(helm, ["template", "ddq", chartDir, ...minimal, "--set", "scheduler.leadership=etcd"]);
+    const badEnum = await runCommand(helm, [
+      "template",
+      "ddq",
+      chartDir,
+      ...minimal,
+      "--set",
+      "scheduler.leadership=etcd",
+    ]);
     expect(badEnum.code).not.toBe(0);
     expect(badEnum.stderr).toContain("/scheduler/leadership");
-    const badTopics = await runCommand(helm, ["template", "ddq", chartDir, ...minimal, "--set", "worker.topics={emails}"]);
+    const badTopics = await runCommand(helm, [
+      "template",
+      "ddq",
+      chartDir,
+      ...minimal,
+      "--set",
+      "worker.topics={emails}",
+    ]);
     expect(badTopics.code).not.toBe(0);
     expect(badTopics.stderr).toContain("worker.topics must include operator.httpTopic");
   });
@@ -137,7 +164,11 @@ describe("chart charts/ddq", () => {
         );
         expect(envValue(container, "DDQ_HEALTH_LISTEN")).toBe(`0.0.0.0:${healthPort}`);
         expect(envValue(container, "DDQ_METRICS_LISTEN")).toBe("0.0.0.0:9464");
-        for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
+        for (const probe of [
+          container.livenessProbe,
+          container.readinessProbe,
+          container.startupProbe,
+        ]) {
           expect(probe?.grpc?.port).toBe(healthPort);
         }
         // /tmp is the only writable path.
@@ -149,7 +180,9 @@ describe("chart charts/ddq", () => {
       const objects = render(set);
       for (const object of objects) {
         const labels = object.metadata.labels ?? {};
-        expect(labels["app.kubernetes.io/name"], `${object.kind} ${object.metadata.name}`).toBe("ddq");
+        expect(labels["app.kubernetes.io/name"], `${object.kind} ${object.metadata.name}`).toBe(
+          "ddq",
+        );
         expect(labels["app.kubernetes.io/instance"]).toBe("ddq");
         expect(labels["app.kubernetes.io/managed-by"]).toBe("Helm");
         expect(labels["app.kubernetes.io/part-of"]).toBe("ddq");
@@ -241,9 +274,9 @@ describe("chart charts/ddq", () => {
       const objects = render(set);
       for (const deployment of ofKind<V1Deployment>(objects, "Deployment")) {
         const name = must(deployment.metadata?.name, "name");
-        const pdb = objects.find((o) => o.kind === "PodDisruptionBudget" && o.metadata.name === name) as
-          | V1PodDisruptionBudget
-          | undefined;
+        const pdb = objects.find(
+          (o) => o.kind === "PodDisruptionBudget" && o.metadata.name === name,
+        ) as V1PodDisruptionBudget | undefined;
         if ((deployment.spec?.replicas ?? 1) > 1) {
           expect(pdb?.spec?.maxUnavailable, name).toBe(1);
           expect(pdb?.spec?.selector?.matchLabels).toEqual(deployment.spec?.selector.matchLabels);
@@ -291,12 +324,15 @@ describe("chart charts/ddq", () => {
       key: "sentinel-password",
     });
     expect(envValue(scheduler, "DDQ_REDIS_TLS_CA_FILE")).toBe("/etc/ddq/redis-tls/ca.crt");
-    const volumes = podSpec(named<V1Deployment>(objects, "Deployment", "ddq-scheduler")).volumes ?? [];
+    const volumes =
+      podSpec(named<V1Deployment>(objects, "Deployment", "ddq-scheduler")).volumes ?? [];
     expect(volumes.find((v) => v.name === "redis-tls")?.secret?.secretName).toBe("ddq-redis-ca");
     // TLS on the API without client certificates.
     expect(envValue(scheduler, "DDQ_TLS_CERT_FILE")).toBe("/etc/ddq/tls/tls.crt");
     expect(vars.has("DDQ_TLS_CLIENT_CA_FILE")).toBe(false);
-    expect(envValue(ddqContainer(objects, "operator"), "DDQ_TLS_CA_FILE")).toBe("/etc/ddq/tls/ca.crt");
+    expect(envValue(ddqContainer(objects, "operator"), "DDQ_TLS_CA_FILE")).toBe(
+      "/etc/ddq/tls/ca.crt",
+    );
   });
 
   it("runs the bundled single-node Redis marked not for production, reachable only by the scheduler", () => {
@@ -306,7 +342,9 @@ describe("chart charts/ddq", () => {
     expect(redis.spec?.replicas).toBe(1);
     const scheduler = ddqContainer(objects, "scheduler");
     expect(envValue(scheduler, "DDQ_REDIS_URL")).toBe("redis://ddq-redis:6379");
-    expect(env(scheduler).get("DDQ_REDIS_PASSWORD")?.valueFrom?.secretKeyRef?.name).toBe("ddq-redis");
+    expect(env(scheduler).get("DDQ_REDIS_PASSWORD")?.valueFrom?.secretKeyRef?.name).toBe(
+      "ddq-redis",
+    );
     const policy = named<V1NetworkPolicy>(objects, "NetworkPolicy", "ddq-redis");
     expect(policy.spec?.ingress?.[0]?._from).toEqual([
       {
@@ -329,9 +367,13 @@ describe("chart charts/ddq", () => {
   it("scopes the operator to its watched namespaces with Roles, not a ClusterRole", () => {
     const objects = render("everything-enabled");
     expect(ofKind(objects, "ClusterRole")).toEqual([]);
-    const roles = ofKind<V1Role>(objects, "Role").filter((r) => r.metadata?.name === "ddq-operator");
+    const roles = ofKind<V1Role>(objects, "Role").filter(
+      (r) => r.metadata?.name === "ddq-operator",
+    );
     expect(roles.map((r) => r.metadata?.namespace).sort()).toEqual(["team-a", "team-b"]);
-    expect(envValue(ddqContainer(objects, "operator"), "DDQ_WATCH_NAMESPACES")).toBe("team-a,team-b");
+    expect(envValue(ddqContainer(objects, "operator"), "DDQ_WATCH_NAMESPACES")).toBe(
+      "team-a,team-b",
+    );
   });
 
   it("generates auth tokens whose tokens.csv names the operator and the worker", () => {
@@ -351,23 +393,32 @@ describe("chart charts/ddq", () => {
       set: ["auth.existingSecret=my-tokens"],
     });
     expect(objects.some((o) => o.kind === "Secret")).toBe(false);
-    const volumes = podSpec(named<V1Deployment>(objects, "Deployment", "ddq-operator")).volumes ?? [];
+    const volumes =
+      podSpec(named<V1Deployment>(objects, "Deployment", "ddq-operator")).volumes ?? [];
     expect(volumes.find((v) => v.name === "token")?.secret?.secretName).toBe("my-tokens");
   });
 
   it("renders ServiceMonitor and PrometheusRule only when enabled and the API is served", async () => {
     const monitoringKinds = (objects: Manifest[]): string[] =>
-      objects.filter((o) => o.apiVersion === "monitoring.coreos.com/v1").map((o) => o.kind).sort();
-    expect(monitoringKinds(render("everything-enabled"))).toEqual(["PrometheusRule", "ServiceMonitor"]);
+      objects
+        .filter((o) => o.apiVersion === "monitoring.coreos.com/v1")
+        .map((o) => o.kind)
+        .sort();
+    expect(monitoringKinds(render("everything-enabled"))).toEqual([
+      "PrometheusRule",
+      "ServiceMonitor",
+    ]);
     expect(monitoringKinds(render("minimal"))).toEqual([]);
     const withoutApi = await renderChart(helm, { valueSet: "everything-enabled" });
     expect(monitoringKinds(withoutApi.objects)).toEqual([]);
   });
 
   it("links every alert to a runbook that exists in runbooks/", () => {
-    const rule = named(render("everything-enabled"), "PrometheusRule", "ddq") as Manifest & {
-      spec: { groups: { rules: { alert: string; annotations: Record<string, string> }[] }[] };
-    };
+    const rule = named<
+      Manifest & {
+        spec: { groups: { rules: { alert: string; annotations: Record<string, string> }[] }[] };
+      }
+    >(render("everything-enabled"), "PrometheusRule", "ddq");
     const alerts = rule.spec.groups.flatMap((group) => group.rules);
     expect(alerts.map((a) => a.alert)).toEqual([
       "DdqSchedulerDown",

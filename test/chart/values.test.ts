@@ -11,7 +11,9 @@ interface SchemaNode {
   additionalProperties?: boolean | SchemaNode;
 }
 
-const values = loadYaml<Record<string, unknown>>(readFileSync(join(chartDir, "values.yaml"), "utf8"));
+const values = loadYaml<Record<string, unknown>>(
+  readFileSync(join(chartDir, "values.yaml"), "utf8"),
+);
 const schema = JSON.parse(readFileSync(join(chartDir, "values.schema.json"), "utf8")) as SchemaNode;
 const readme = readFileSync(join(chartDir, "README.md"), "utf8");
 
@@ -24,9 +26,15 @@ function isMapping(value: unknown): value is Record<string, unknown> {
  * keys must all be declared (additionalProperties false); any other node is a documented value
  * (scalars, lists, and Kubernetes-typed objects such as resources or affinity).
  */
-function documentedValues(value: unknown, node: SchemaNode, path: string, problems: string[]): string[] {
+function documentedValues(
+  value: unknown,
+  node: SchemaNode,
+  path: string,
+  problems: string[],
+): string[] {
   if (node.properties === undefined) return [path];
-  if (node.additionalProperties !== false) problems.push(`${path || "(root)"}: additionalProperties is not false`);
+  if (node.additionalProperties !== false)
+    problems.push(`${path || "(root)"}: additionalProperties is not false`);
   if (!isMapping(value)) {
     problems.push(`${path}: values.yaml has no mapping here`);
     return [];

@@ -61,7 +61,11 @@ export interface CommandResult {
 }
 
 /** Runs a command with optional stdin; resolves with its exit code and output (never rejects on exit status). */
-export function runCommand(command: string, args: string[], input?: string): Promise<CommandResult> {
+export function runCommand(
+  command: string,
+  args: string[],
+  input?: string,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
