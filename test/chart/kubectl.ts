@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { dumpYaml } from "@kubernetes/client-node";
-import { testKubeconfigPath, testKubeTools } from "../env/testContext.js";
+import { ApiextensionsV1Api, dumpYaml } from "@kubernetes/client-node";
+import { testAdminKubeConfig, testKubeconfigPath, testKubeTools } from "../env/testContext.js";
+import { waitFor } from "../env/waitFor.js";
 import { runCommand, runOk, type CommandResult } from "../env/deployTools.js";
 
 /** kubectl against the test environment's kube-apiserver, as its administrator. */
@@ -47,11 +48,21 @@ export async function installCrds(files: string[]): Promise<void> {
   for (const file of files) args.push("-f", file);
   const out = await kubectlOk(args);
   const names = [...out.matchAll(/^customresourcedefinition\.apiextensions\.k8s\.io\/(\S+)/gm)].map(
-    (m) => `crd/${m[1] ?? ""}`,
+    (m) => m[1] ?? "",
   );
   if (names.length !== files.length)
     throw new Error(`expected ${files.length} CRDs applied, got:\n${out}`);
-  await kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", ...names]);
+  // kubectl wait fails rather than waits while a new CRD has no conditions yet: poll instead.
+  const crds = testAdminKubeConfig().makeApiClient(ApiextensionsV1Api);
+  for (const name of names) {
+    await waitFor(
+      async () => {
+        const crd = await crds.readCustomResourceDefinition({ name });
+        return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
+      },
+      { description: `CRD ${name} to become Established` },
+    );
+  }
 }
 
 /** YAML stream of these objects. */
