@@ -14,7 +14,7 @@ help: ## List the targets.
 setup: ## Install Debian packages, npm dependencies and the pinned Kubernetes tools (cached).
 	tools/setup.sh
 
-tools: ## Build (or reuse) only the pinned kube-apiserver, kubectl, etcd and helm.
+tools: ## Build (or reuse) only the pinned kube-apiserver, kubectl, etcd, helm and actionlint.
 	tools/k8s/build.sh
 
 fmt: setup ## Format all sources (prettier, eslint --fix).
