@@ -93,7 +93,9 @@ describe("chart values", () => {
         .sort();
     const source = join(repoRoot, "crds");
     const copy = join(chartDir, "crds");
-    expect(yamlFiles(copy)).toEqual(yamlFiles(source));
+    expect(yamlFiles(copy), "charts/ddq/crds differs from crds/: run `make chart-crds`").toEqual(
+      yamlFiles(source),
+    );
     for (const file of yamlFiles(source)) {
       expect(readFileSync(join(copy, file), "utf8"), `charts/ddq/crds/${file}`).toBe(
         readFileSync(join(source, file), "utf8"),
