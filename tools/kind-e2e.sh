@@ -107,21 +107,7 @@ spec:
   ports: [{port: 8080, targetPort: 8080}]
 YAML
 k -n "$namespace" rollout status deployment/e2e-echo --timeout=120s
-k -n "$namespace" apply -f - <<YAML
-apiVersion: ddq.io/v1alpha1
-kind: DelayedTask
-metadata:
-  name: e2e-http
-spec:
-  delay: 5s
-  target:
-    http:
-      url: http://e2e-echo.$namespace.svc:8080/e2e
-      method: POST
-      body: '{"hello":"ddq"}'
-  retry:
-    maxAttempts: 3
-YAML
+k -n "$namespace" apply -f test/kind-e2e/delayedtask.yaml
 
 log "waiting up to $timeout for DelayedTask e2e-http to succeed"
 k -n "$namespace" wait delayedtask/e2e-http --for=jsonpath='{.status.phase}'=Succeeded --timeout="$timeout"
