@@ -1,7 +1,8 @@
 import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { resolveDeployTools, thirdPartyCrds } from "../env/deployTools.js";
-import { ofKind, renderChart, valueSets } from "./chart.js";
+import { chartDir, resolveDeployTools, runOk, thirdPartyCrds } from "../env/deployTools.js";
+import { testKubeconfigPath } from "../env/testContext.js";
+import { ofKind, renderChart, valueSets, valuesFile } from "./chart.js";
 import {
   applyNamespace,
   installCrds,
@@ -116,5 +117,32 @@ describe("chart against the real kube-apiserver", () => {
     expect(result.stderr).toMatch(
       /would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/,
     );
+  });
+
+  it("prints NOTES with the CRD upgrade path, and warns about the bundled Redis only when used", async () => {
+    const notes = async (set: string): Promise<string> => {
+      const out = await runOk(helm, [
+        "install",
+        "ddq",
+        chartDir,
+        "--kubeconfig",
+        testKubeconfigPath(),
+        "--namespace",
+        uniqueName("notes"),
+        "--dry-run=client",
+        "--values",
+        valuesFile(set),
+      ]);
+      return out.slice(out.indexOf("NOTES:"));
+    };
+    const bundled = await notes("everything-enabled");
+    expect(bundled).toContain("kubectl apply --server-side --force-conflicts -f <that chart>/crds/");
+    expect(bundled).toContain("It is NOT FOR PRODUCTION");
+    expect(bundled).toContain("TLS, client certificates required");
+    expect(bundled).toContain("watching team-a, team-b");
+    const external = await notes("minimal");
+    expect(external).toContain("NOTES:");
+    expect(external).not.toContain("NOT FOR PRODUCTION");
+    expect(external).toContain("watching all namespaces");
   });
 });
