@@ -136,7 +136,9 @@ describe("chart against the real kube-apiserver", () => {
       return out.slice(out.indexOf("NOTES:"));
     };
     const bundled = await notes("everything-enabled");
-    expect(bundled).toContain("kubectl apply --server-side --force-conflicts -f <that chart>/crds/");
+    expect(bundled).toContain(
+      "kubectl apply --server-side --force-conflicts -f <that chart>/crds/",
+    );
     expect(bundled).toContain("It is NOT FOR PRODUCTION");
     expect(bundled).toContain("TLS, client certificates required");
     expect(bundled).toContain("watching team-a, team-b");

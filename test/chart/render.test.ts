@@ -387,6 +387,19 @@ describe("chart charts/ddq", () => {
     expect(decode("tokens.csv")).toBe(`${operatorToken},operator\n${workerToken},worker\n`);
   });
 
+  it("gives the scheduler no Role and no API token with Redis leadership", async () => {
+    const { objects } = await renderChart(helm, {
+      valueSet: "minimal",
+      set: ["scheduler.leadership=redis"],
+    });
+    expect(objects.some((o) => o.kind === "Role" && o.metadata.name === "ddq-scheduler")).toBe(
+      false,
+    );
+    const scheduler = named<V1Deployment>(objects, "Deployment", "ddq-scheduler");
+    expect(podSpec(scheduler).automountServiceAccountToken).toBe(false);
+    expect(envValue(ddqContainer(objects, "scheduler"), "DDQ_LEADERSHIP")).toBe("redis");
+  });
+
   it("uses an existing auth Secret instead of generating one", async () => {
     const { objects } = await renderChart(helm, {
       valueSet: "minimal",
