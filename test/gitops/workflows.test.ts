@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -37,5 +37,25 @@ describe("GitHub Actions workflows (actionlint, pinned)", () => {
     rmSync(dir, { recursive: true, force: true });
     expect(result.code).not.toBe(0);
     expect(result.stdout).toContain("nonexistent_context");
+  });
+});
+
+describe("scripts the workflows run", () => {
+  it.each(["tools/kind-e2e.sh", "tools/k8s/fetch-crds.sh", "tools/k8s/build.sh"])(
+    "%s parses (bash -n) and is executable",
+    async (script) => {
+      const result = await runCommand("bash", ["-n", join(repoRoot, script)]);
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      const mode = statSync(join(repoRoot, script)).mode;
+      expect(mode & 0o111).not.toBe(0);
+    },
+  );
+
+  it("make kind-e2e runs tools/kind-e2e.sh", () => {
+    const makefile = readFileSync(join(repoRoot, "Makefile"), "utf8");
+    expect(makefile).toMatch(/^kind-e2e:.*\n\ttools\/kind-e2e\.sh$/m);
+    const workflow = readFileSync(join(workflowsDir, "kind-e2e.yaml"), "utf8");
+    expect(workflow).toContain("run: make kind-e2e");
   });
 });
