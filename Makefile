@@ -6,7 +6,7 @@ SHELL := bash
 DDQ_CACHE ?= $(HOME)/.cache/ddq
 export DDQ_CACHE
 
-.PHONY: help setup tools fmt lint typecheck test unit build proto crd-docs demo bench clean distclean
+.PHONY: help setup tools fmt lint typecheck test unit build proto crd-docs demo bench chart-crds kind-e2e clean distclean
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -14,7 +14,7 @@ help: ## List the targets.
 setup: ## Install Debian packages, npm dependencies and the pinned Kubernetes tools (cached).
 	tools/setup.sh
 
-tools: ## Build (or reuse) only the pinned kube-apiserver, kubectl, etcd and helm.
+tools: ## Build (or reuse) only the pinned kube-apiserver, kubectl, etcd, helm and actionlint.
 	tools/k8s/build.sh
 
 fmt: setup ## Format all sources (prettier, eslint --fix).
@@ -43,6 +43,13 @@ demo: setup ## Local demo: Redis + control plane + ddq with real custom resource
 bench: setup ## Engine and cron benchmarks vs BullMQ on fresh local redis-servers (writes bench/results/engine.json, cron.json).
 	npx tsx bench/engine.ts
 	npx tsx bench/cron.ts
+
+chart-crds: ## Copy crds/*.yaml into the Helm chart's crds/ (a test fails when they differ).
+	rm -f charts/ddq/crds/*.yaml
+	shopt -s nullglob; files=(crds/*.yaml); [ $${#files[@]} -eq 0 ] || cp "$${files[@]}" charts/ddq/crds/
+
+kind-e2e: ## End to end on kind (needs Docker and kind): build the image, install the chart, run a DelayedTask.
+	tools/kind-e2e.sh
 
 clean: ## Remove build output (keeps node_modules and the tool cache).
 	rm -rf dist coverage

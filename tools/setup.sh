@@ -2,7 +2,8 @@
 # Installs everything ddq's tests and demo need on a fresh Debian machine, and reuses what is
 # already there: Debian packages (redis-server, redis-sentinel, openssl, lua5.1), npm
 # dependencies (npm ci, skipped when package-lock.json is unchanged), and the pinned Kubernetes
-# tooling (tools/k8s/build.sh, cached under ~/.cache/ddq by version).
+# tooling (tools/k8s/build.sh) and third-party CRDs (tools/k8s/fetch-crds.sh), cached under
+# ~/.cache/ddq by version.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -41,4 +42,6 @@ fi
 
 # --- pinned Kubernetes tooling --------------------------------------------------------------
 "$root/tools/k8s/build.sh" "$@" >/dev/null
+# Third-party CRDs the chart and gitops/ tests validate against (pinned, cached by version).
+"$root/tools/k8s/fetch-crds.sh" prometheus-operator argo-cd >/dev/null
 log "ready"

@@ -4,11 +4,12 @@
 #   $DDQ_CACHE/etcd-$ETCD_VERSION/bin/etcd
 #   $DDQ_CACHE/helm-$HELM_VERSION/bin/helm
 #   $DDQ_CACHE/buf-$BUF_VERSION/bin/buf       (protobuf lint, breaking-change check, generation)
+#   $DDQ_CACHE/actionlint-$ACTIONLINT_VERSION/bin/actionlint
 # (DDQ_CACHE defaults to ~/.cache/ddq). A binary already on PATH or in $KUBEBUILDER_ASSETS whose
 # version matches the pin is linked instead of built. Prints the cache directory's env file path:
-# source it to get DDQ_KUBE_APISERVER, DDQ_KUBECTL, DDQ_ETCD, DDQ_HELM and DDQ_BUF.
+# source it to get DDQ_KUBE_APISERVER, DDQ_KUBECTL, DDQ_ETCD, DDQ_HELM, DDQ_BUF and DDQ_ACTIONLINT.
 #
-# Usage: tools/k8s/build.sh [kube|etcd|helm|buf ...]   (default: all)
+# Usage: tools/k8s/build.sh [kube|etcd|helm|buf|actionlint ...]   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -106,24 +107,38 @@ build_buf() {
   have "$dir/bin/buf" "${BUF_VERSION#v}" --version || { log "built buf does not report $BUF_VERSION"; exit 1; }
 }
 
+build_actionlint() {
+  local dir="$cache/actionlint-$ACTIONLINT_VERSION"
+  have "$dir/bin/actionlint" "${ACTIONLINT_VERSION#v}" -version && return
+  reuse actionlint "${ACTIONLINT_VERSION#v}" "$dir/bin/actionlint" -version && return
+  log "building actionlint $ACTIONLINT_VERSION"
+  mkdir -p "$dir/bin"
+  (cd "$here/actionlint" && go build -o "$dir/bin/actionlint" \
+    -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
+    github.com/rhysd/actionlint/cmd/actionlint)
+  have "$dir/bin/actionlint" "${ACTIONLINT_VERSION#v}" -version || { log "built actionlint does not report $ACTIONLINT_VERSION"; exit 1; }
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(etcd kube helm buf)
+[ ${#targets[@]} -gt 0 ] || targets=(etcd kube helm buf actionlint)
 for t in "${targets[@]}"; do
   case $t in
     kube) build_kube ;;
     etcd) build_etcd ;;
     helm) build_helm ;;
     buf) build_buf ;;
-    *) log "unknown target $t (kube|etcd|helm|buf)"; exit 2 ;;
+    actionlint) build_actionlint ;;
+    *) log "unknown target $t (kube|etcd|helm|buf|actionlint)"; exit 2 ;;
   esac
 done
 
-env_file="$cache/tools-$K8S_VERSION-$ETCD_VERSION-$HELM_VERSION-$BUF_VERSION.env"
+env_file="$cache/tools-$K8S_VERSION-$ETCD_VERSION-$HELM_VERSION-$BUF_VERSION-$ACTIONLINT_VERSION.env"
 cat >"$env_file" <<ENV
 DDQ_KUBE_APISERVER=$cache/k8s-$K8S_VERSION/bin/kube-apiserver
 DDQ_KUBECTL=$cache/k8s-$K8S_VERSION/bin/kubectl
 DDQ_ETCD=$cache/etcd-$ETCD_VERSION/bin/etcd
 DDQ_HELM=$cache/helm-$HELM_VERSION/bin/helm
 DDQ_BUF=$cache/buf-$BUF_VERSION/bin/buf
+DDQ_ACTIONLINT=$cache/actionlint-$ACTIONLINT_VERSION/bin/actionlint
 ENV
 echo "$env_file"
