@@ -127,12 +127,25 @@ export class DdqClient {
     return metadata;
   }
 
-  private invoke<Res>(call: Invoke<Res>, timeoutMs = this.timeoutMs): Promise<Res> {
+  private invoke<Res>(
+    call: Invoke<Res>,
+    timeoutMs = this.timeoutMs,
+    signal?: AbortSignal,
+  ): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
-      call(this.metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
-        if (error === null) resolve(response);
-        else reject(error);
-      });
+      const pending = call(
+        this.metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (error, response) => {
+          signal?.removeEventListener("abort", cancel);
+          if (error === null) resolve(response);
+          else reject(error);
+        },
+      );
+      function cancel(): void {
+        pending.cancel();
+      }
+      signal?.addEventListener("abort", cancel, { once: true });
     });
   }
 
@@ -291,12 +304,18 @@ export class DdqClient {
 
   // --- WorkerService ---------------------------------------------------------------------
 
+  /** A long-poll; `signal` cancels it (the call ends with CANCELLED). */
   lease(
     request: Partial<LeaseRequest> & Pick<LeaseRequest, "topics" | "max">,
+    signal?: AbortSignal,
   ): Promise<LeaseResponse> {
     const full: LeaseRequest = { requestId: "", ...request };
     const waitMs = (full.wait?.seconds ?? 0) * 1000 + (full.wait?.nanos ?? 0) / 1e6;
-    return this.invoke((m, o, c) => this.worker.lease(full, m, o, c), waitMs + this.timeoutMs);
+    return this.invoke(
+      (m, o, c) => this.worker.lease(full, m, o, c),
+      waitMs + this.timeoutMs,
+      signal,
+    );
   }
 
   extend(

@@ -106,20 +106,23 @@ export class Worker {
       }
       try {
         const waitMs = this.options.pollWaitMs ?? 20_000;
-        const response = await this.client.lease({
-          topics: this.options.topics,
-          max: free,
-          wait: { seconds: Math.floor(waitMs / 1000), nanos: (waitMs % 1000) * 1e6 },
-          requestId: randomBytes(12).toString("hex"),
-          ...(this.options.leaseTimeoutMs === undefined
-            ? {}
-            : {
-                leaseTimeout: {
-                  seconds: Math.floor(this.options.leaseTimeoutMs / 1000),
-                  nanos: (this.options.leaseTimeoutMs % 1000) * 1e6,
-                },
-              }),
-        });
+        const response = await this.client.lease(
+          {
+            topics: this.options.topics,
+            max: free,
+            wait: { seconds: Math.floor(waitMs / 1000), nanos: (waitMs % 1000) * 1e6 },
+            requestId: randomBytes(12).toString("hex"),
+            ...(this.options.leaseTimeoutMs === undefined
+              ? {}
+              : {
+                  leaseTimeout: {
+                    seconds: Math.floor(this.options.leaseTimeoutMs / 1000),
+                    nanos: (this.options.leaseTimeoutMs % 1000) * 1e6,
+                  },
+                }),
+          },
+          signal,
+        );
         backoffMs = 100;
         for (const task of response.tasks) this.run(task);
       } catch (error) {

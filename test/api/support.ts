@@ -102,7 +102,6 @@ export async function startHttpTarget(
 }
 
 const cli = fileURLToPath(new URL("../../cli/ddq.ts", import.meta.url));
-const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
 const running = new Set<ChildProcess>();
 
 export interface CliProcess {
@@ -115,7 +114,8 @@ export interface CliProcess {
 
 /** Runs `ddq <args>` in its own process. */
 export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(tsx, [cli, ...args], {
+  // In-process tsx loader: signals (SIGKILL included) reach the command itself.
+  const child = spawn(process.execPath, ["--import", "tsx", cli, ...args], {
     env: { ...process.env, DDQ_LOG_FORMAT: "text", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
