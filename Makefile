@@ -40,9 +40,10 @@ crd-docs: ## Regenerate docs/CRD_REFERENCE.md from the CRD schemas in crds/ (a t
 demo: setup ## Local demo: Redis + control plane + ddq with real custom resources firing.
 	@echo "make demo arrives with the deploy-and-run issue (#7): it needs the scheduler, operator and worker."
 
-bench: setup ## Engine and cron benchmarks vs BullMQ on fresh local redis-servers (writes bench/results/engine.json, cron.json).
+bench: setup ## Engine, cron and end-to-end (gRPC) benchmarks vs BullMQ on fresh local redis-servers (bench/results/*.json).
 	npx tsx bench/engine.ts
 	npx tsx bench/cron.ts
+	npx tsx bench/e2e.ts
 
 chart-crds: ## Copy crds/*.yaml into the Helm chart's crds/ (a test fails when they differ).
 	rm -f charts/ddq/crds/*.yaml
