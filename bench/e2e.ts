@@ -136,7 +136,7 @@ async function startScheduler(redisUrl: string): Promise<{ child: ChildProcess; 
   const port = await withTimeout(
     new Promise<number>((resolve, reject) => {
       let out = "";
-      child.stdout?.on("data", (chunk: Buffer) => {
+      child.stdout.on("data", (chunk: Buffer) => {
         out += chunk.toString();
         const line = out.split("\n").find((l) => l.startsWith('{"ready":true'));
         if (line !== undefined) resolve((JSON.parse(line) as { grpcPort: number }).grpcPort);
@@ -192,7 +192,7 @@ async function ddqEngine(redisUrl: string, s: Settings): Promise<Engine> {
 
 // --- BullMQ: Queue.addBulk and one Worker, library defaults except concurrency ------------------
 
-async function bullmqEngine(port: number, s: Settings): Promise<Engine> {
+function bullmqEngine(port: number, s: Settings): Engine {
   const connection = { host: "127.0.0.1", port, maxRetriesPerRequest: null };
   const queue = new Queue(TOPIC, { connection });
   let worker: BullWorker | undefined;
@@ -230,8 +230,7 @@ async function withEngine<T>(
   body: (engine: Engine, redisUrl: string) => Promise<T>,
 ): Promise<T> {
   return withFreshRedis(async (server) => {
-    const engine =
-      name === "ddq" ? await ddqEngine(server.url, s) : await bullmqEngine(server.port, s);
+    const engine = name === "ddq" ? await ddqEngine(server.url, s) : bullmqEngine(server.port, s);
     try {
       return await body(engine, server.url);
     } finally {
