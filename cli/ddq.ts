@@ -90,6 +90,8 @@ const STRING_FLAGS = [
   "tls-client-ca-file",
   "rate-limit-rps",
   "rate-limit-burst",
+  "peer-tls-ca-file",
+  "peer-tls-server-name",
   "prefix",
   "log-level",
   "log-format",

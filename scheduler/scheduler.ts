@@ -61,6 +61,11 @@ export interface SchedulerOptions {
   leaseTiming?: LeaseTiming;
   limits?: Partial<EngineLimits>;
   defaults?: Partial<EngineDefaults>;
+  /**
+   * host:port where other replicas reach this one's gRPC API. Recorded per led shard so that a
+   * replica receiving a write for a shard it does not lead can forward it. Unset: not recorded.
+   */
+  advertiseAddress?: string;
   /** Approximate length of each shard's event stream. Default 100,000. */
   eventsMaxLen?: number;
   log?: (message: string) => void;
@@ -114,6 +119,7 @@ const ENQUEUE_CHUNK = 500;
 export class Scheduler {
   readonly identity: string;
   readonly prefix: string;
+  private readonly advertiseAddress: string | undefined;
   readonly shardCount: number;
   readonly limits: EngineLimits;
   readonly defaults: EngineDefaults;
@@ -148,6 +154,7 @@ export class Scheduler {
   private constructor(options: SchedulerOptions) {
     this.identity = options.identity ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
     this.prefix = options.prefix ?? "ddq";
+    this.advertiseAddress = options.advertiseAddress;
     this.shardCount = options.shardCount ?? 16;
     if (!Number.isSafeInteger(this.shardCount) || this.shardCount < 1 || this.shardCount > 1024) {
       throw invalidArgument(
@@ -294,6 +301,54 @@ export class Scheduler {
       this.log(`shard ${shard}: subscribe failed: ${String(error)}`);
     });
     loop.start();
+    if (this.advertiseAddress !== undefined) {
+      void this.redis
+        .hset(this.routesKey, String(shard), `${this.identity} ${this.advertiseAddress}`)
+        .catch((error: unknown) => {
+          this.log(`shard ${shard}: recording the route failed: ${String(error)}`);
+        });
+    }
+  }
+
+  private get routesKey(): string {
+    return `${this.prefix}:routes`;
+  }
+
+  /**
+   * Where the leader of `shard` serves its API, as recorded when it took the shard (a hint: a
+   * stale one is answered NOT_LEADER by the replica it names). Undefined if unknown or this one.
+   */
+  async leaderAddress(shard: number): Promise<string | undefined> {
+    const route = await this.redis.hget(this.routesKey, String(shard));
+    if (route === null) return undefined;
+    const [identity = "", address] = route.split(" ");
+    return identity === this.identity ? undefined : address;
+  }
+
+  /** Distinct API addresses of the other replicas leading shards (from the recorded routes). */
+  async peerAddresses(): Promise<string[]> {
+    const routes = await this.redis.hgetall(this.routesKey);
+    const addresses = new Set<string>();
+    for (const route of Object.values(routes)) {
+      const [identity = "", address] = route.split(" ");
+      if (identity !== this.identity && address !== undefined) addresses.add(address);
+    }
+    return [...addresses];
+  }
+
+  /** Whether this replica leads `shard` now. */
+  leads(shard: number): boolean {
+    return this.engines.has(shard);
+  }
+
+  /** The shard a task id lives on (INVALID_ARGUMENT for `field` if it is not a task id). */
+  shardOfTask(id: string, field = "id"): number {
+    return this.parseId(id, field);
+  }
+
+  /** The shard a new task with this idempotency key must go to (keyless tasks go anywhere). */
+  shardOfIdempotencyKey(key: string): number {
+    return stableHash(key) % this.shardCount;
   }
 
   private stopLeading(shard: number): void {
@@ -332,6 +387,8 @@ export class Scheduler {
       throw new DdqError(
         "NOT_LEADER",
         `this scheduler (${this.identity}) does not lead shard ${shard}`,
+        undefined,
+        shard,
       );
     }
     return engine;
@@ -347,6 +404,8 @@ export class Scheduler {
         throw new DdqError(
           "NOT_LEADER",
           `this scheduler (${this.identity}) no longer leads shard ${shard}`,
+          undefined,
+          shard,
         );
       }
       throw error;
@@ -363,7 +422,13 @@ export class Scheduler {
     if (task.idempotencyKey !== "") return stableHash(task.idempotencyKey) % this.shardCount;
     const led = this.ledShards();
     if (led.length === 0) {
-      throw new DdqError("NOT_LEADER", `this scheduler (${this.identity}) leads no shard yet`);
+      // Shard 0's leader (any leader would do) can place it.
+      throw new DdqError(
+        "NOT_LEADER",
+        `this scheduler (${this.identity}) leads no shard yet`,
+        undefined,
+        0,
+      );
     }
     if (this.placedOnCurrentShard >= ENQUEUE_CHUNK || !led.includes(this.currentShard)) {
       this.roundRobin = (this.roundRobin + 1) % led.length;
@@ -762,11 +827,18 @@ export class Scheduler {
     return result;
   }
 
-  /** Deletes dead tasks (of one topic, or all) that died at or before the given time. */
-  async purgeDead(options: { topic?: string; diedAtOrBeforeMs?: number } = {}): Promise<number> {
+  /**
+   * Deletes dead tasks (of one topic, or all) that died at or before the given time, on every
+   * shard (NOT_LEADER naming the first shard this replica does not lead), or with `shards` only
+   * on those.
+   */
+  async purgeDead(
+    options: { topic?: string; diedAtOrBeforeMs?: number; shards?: readonly number[] } = {},
+  ): Promise<number> {
     if (options.topic !== undefined) validateTopic("topic", options.topic, this.limits);
     let total = 0;
-    for (let shard = 0; shard < this.shardCount; shard += 1) {
+    const shards = options.shards ?? Array.from({ length: this.shardCount }, (_, s) => s);
+    for (const shard of shards) {
       total += await this.onShard(shard, (e) =>
         e.purgeDead(options.diedAtOrBeforeMs ?? Date.now() + 60_000, options.topic),
       );

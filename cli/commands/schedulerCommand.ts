@@ -1,4 +1,5 @@
 /** `ddq scheduler`: a scheduler replica (shard leadership, firing, the gRPC API). */
+import { credentials } from "@grpc/grpc-js";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { RedisOptions } from "ioredis";
 import { ApiServer, type ApiTls } from "../../scheduler/api/apiServer.js";
@@ -71,6 +72,7 @@ export async function runScheduler(settings: Settings): Promise<number> {
     throw new UsageError(`--leadership must be redis or kubernetes, got "${leadershipKind}"`);
   }
   const identity = settings.string("identity");
+  const advertiseAddress = settings.string("advertise-address");
   const scheduler = await Scheduler.start({
     redisUrl: settings.string("redis-url", "redis://127.0.0.1:6379/0") ?? "",
     redisOptions: redisOptions(settings),
@@ -78,6 +80,7 @@ export async function runScheduler(settings: Settings): Promise<number> {
     shardCount: settings.integer("shards", 16, 1, 1024),
     leadership,
     ...(identity === undefined ? {} : { identity }),
+    ...(advertiseAddress === undefined ? {} : { advertiseAddress }),
     log: (message) => {
       log.info(message);
     },
@@ -90,6 +93,20 @@ export async function runScheduler(settings: Settings): Promise<number> {
     listen,
     healthListen,
     ...(tls === undefined ? {} : { tls }),
+    // Forwarding to other replicas: over TLS when the API is TLS, presenting this replica's own
+    // certificate (accepted where the peers require client certificates signed by the same CA).
+    ...(tls === undefined
+      ? {}
+      : {
+          peerCredentials: credentials.createSsl(
+            settings.file("peer-tls-ca-file") ?? clientCaPem ?? null,
+            tls.keyPem,
+            tls.certPem,
+          ),
+        }),
+    ...(settings.string("peer-tls-server-name") === undefined
+      ? {}
+      : { peerServerName: settings.string("peer-tls-server-name") ?? "" }),
     authenticator: authDisabled
       ? new NoAuthentication()
       : tokensFile !== undefined

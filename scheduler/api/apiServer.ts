@@ -4,7 +4,12 @@
  * served in plaintext on its own port for kubelet probes (the API port may require TLS).
  */
 import { fileURLToPath } from "node:url";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import {
+  credentials as channelCredentials,
+  Server,
+  ServerCredentials,
+  type ChannelCredentials,
+} from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
@@ -15,6 +20,7 @@ import type { Scheduler } from "../scheduler.js";
 import type { Authenticator } from "./authenticator.js";
 import { CallGuard } from "./callGuard.js";
 import { cronServiceHandlers } from "./cronService.js";
+import { PeerRouter } from "./peerRouter.js";
 import { RateLimiter } from "./rateLimiter.js";
 import { taskServiceHandlers } from "./taskService.js";
 import { workerServiceHandlers } from "./workerService.js";
@@ -42,6 +48,10 @@ export interface ApiServerOptions {
   rateLimit: { ratePerSecond: number; burst: number };
   /** Calls handled at once. Default 4096. */
   maxInFlight?: number;
+  /** How this replica calls the others when it forwards (default plaintext). */
+  peerCredentials?: ChannelCredentials;
+  /** TLS name the peers' certificates are checked against (their addresses are pod IPs). */
+  peerServerName?: string;
   /** Largest request accepted, bytes. Default 64 MiB (a batch of large payloads). */
   maxReceiveBytes?: number;
   log: (message: string) => void;
@@ -67,6 +77,7 @@ export class ApiServer {
     private readonly healthServer: Server | undefined,
     private readonly health: HealthImplementation,
     private readonly guard: CallGuard,
+    private readonly router: PeerRouter,
     /** The bound API port. */
     readonly port: number,
     /** The bound health port (0 without a health listener). */
@@ -88,9 +99,14 @@ export class ApiServer {
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.http2.min_ping_interval_without_data_ms": 10_000,
     });
-    server.addService(TaskServiceService, taskServiceHandlers(scheduler, guard));
-    server.addService(CronServiceService, cronServiceHandlers(scheduler, guard));
-    server.addService(WorkerServiceService, workerServiceHandlers(scheduler, guard));
+    const router = new PeerRouter(
+      scheduler,
+      options.peerCredentials ?? channelCredentials.createInsecure(),
+      options.peerServerName,
+    );
+    server.addService(TaskServiceService, taskServiceHandlers(scheduler, guard, router));
+    server.addService(CronServiceService, cronServiceHandlers(scheduler, guard, router));
+    server.addService(WorkerServiceService, workerServiceHandlers(scheduler, guard, router));
     const health = new HealthImplementation({ "": "NOT_SERVING" });
     health.addToServer(server);
     const root = protoRoot();
@@ -120,7 +136,7 @@ export class ApiServer {
       );
     }
     for (const name of ["", ...SERVICE_NAMES]) health.setStatus(name, "SERVING");
-    return new ApiServer(server, healthServer, health, guard, port, healthPort);
+    return new ApiServer(server, healthServer, health, guard, router, port, healthPort);
   }
 
   get callsInFlight(): number {
@@ -139,6 +155,7 @@ export class ApiServer {
   async shutdown(graceMs = 10_000): Promise<void> {
     for (const name of ["", ...SERVICE_NAMES]) this.health.setStatus(name, "NOT_SERVING");
     this.guard.drain();
+    this.router.close();
     const servers = [this.server, this.healthServer].filter((s): s is Server => s !== undefined);
     await Promise.all(
       servers.map(

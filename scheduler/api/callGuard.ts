@@ -5,6 +5,7 @@
  */
 import {
   status as GrpcCode,
+  type Metadata,
   type handleServerStreamingCall,
   type handleUnaryCall,
   type ServerUnaryCall,
@@ -27,6 +28,8 @@ export interface CallContext {
   deadlineMs: number;
   /** Aborted when the client cancels, the deadline passes or the server shuts down. */
   signal: AbortSignal;
+  /** The call's request metadata. */
+  metadata: Metadata;
 }
 
 export interface CallGuardOptions {
@@ -102,7 +105,7 @@ export class CallGuard {
       ? setTimeout(onCancel, Math.max(0, deadlineMs - Date.now()))
       : undefined;
     return {
-      context: { client, deadlineMs, signal: controller.signal },
+      context: { client, deadlineMs, signal: controller.signal, metadata: call.metadata },
       release: () => {
         clearTimeout(timer);
         call.removeListener("cancelled", onCancel);

@@ -25,6 +25,7 @@ import {
   type TriggerScheduleResponse,
   type UpsertScheduleRequest,
   type UpsertScheduleResponse,
+  CronServiceService,
 } from "../../proto/gen/ddq/v1/cron_service.js";
 import type { HistoryEntry, ScheduleStatus } from "../cron/cronScheduler.js";
 import type { CronScheduleSpec } from "../cron/cronSpec.js";
@@ -32,6 +33,7 @@ import type { CronTiming } from "../cron/cronSchedule.js";
 import { invalidArgument, isDdqError } from "../engine/errors.js";
 import type { Scheduler } from "../scheduler.js";
 import type { CallGuard } from "./callGuard.js";
+import type { PeerRouter } from "./peerRouter.js";
 import { durationMs, timestampMs, toDuration, toTimestamp } from "./protoTime.js";
 import { taskSpecFromPb, taskSpecToPb } from "./taskMessages.js";
 
@@ -197,27 +199,32 @@ export function scheduleToPb(status: ScheduleStatus): Schedule {
   return out;
 }
 
-export function cronServiceHandlers(scheduler: Scheduler, guard: CallGuard): CronServiceServer {
+export function cronServiceHandlers(
+  scheduler: Scheduler,
+  guard: CallGuard,
+  router: PeerRouter,
+): CronServiceServer {
   const cron = scheduler.cron;
   return {
     upsertSchedule: guard.unary<UpsertScheduleRequest, UpsertScheduleResponse>(
       "UpsertSchedule",
-      async (request) => {
-        const spec = scheduleSpecFromPb(request.spec);
-        let result;
-        try {
-          result = await cron.upsert(spec);
-        } catch (error) {
-          throw withSpecPrefix(error);
-        }
-        const out: UpsertScheduleResponse = {
-          created: result.created,
-          generation: result.generation,
-        };
-        const next = toTimestamp(result.nextScheduleTimeMs);
-        if (next !== undefined) out.nextScheduleTime = next;
-        return out;
-      },
+      (request, context) =>
+        router.singleShard(CronServiceService.upsertSchedule, request, context, async () => {
+          const spec = scheduleSpecFromPb(request.spec);
+          let result;
+          try {
+            result = await cron.upsert(spec);
+          } catch (error) {
+            throw withSpecPrefix(error);
+          }
+          const out: UpsertScheduleResponse = {
+            created: result.created,
+            generation: result.generation,
+          };
+          const next = toTimestamp(result.nextScheduleTimeMs);
+          if (next !== undefined) out.nextScheduleTime = next;
+          return out;
+        }),
     ),
     getSchedule: guard.unary<GetScheduleRequest, GetScheduleResponse>(
       "GetSchedule",
@@ -225,10 +232,11 @@ export function cronServiceHandlers(scheduler: Scheduler, guard: CallGuard): Cro
     ),
     deleteSchedule: guard.unary<DeleteScheduleRequest, DeleteScheduleResponse>(
       "DeleteSchedule",
-      async (request) => {
-        await cron.delete(request.id);
-        return {};
-      },
+      (request, context) =>
+        router.singleShard(CronServiceService.deleteSchedule, request, context, async () => {
+          await cron.delete(request.id);
+          return {};
+        }),
     ),
     listSchedules: guard.unary<ListSchedulesRequest, ListSchedulesResponse>(
       "ListSchedules",
@@ -254,23 +262,28 @@ export function cronServiceHandlers(scheduler: Scheduler, guard: CallGuard): Cro
     ),
     pauseSchedule: guard.unary<PauseScheduleRequest, PauseScheduleResponse>(
       "PauseSchedule",
-      async (request) => {
-        await cron.get(request.id);
-        await cron.setSuspended(request.id, true);
-        return {};
-      },
+      (request, context) =>
+        router.singleShard(CronServiceService.pauseSchedule, request, context, async () => {
+          await cron.get(request.id);
+          await cron.setSuspended(request.id, true);
+          return {};
+        }),
     ),
     resumeSchedule: guard.unary<ResumeScheduleRequest, ResumeScheduleResponse>(
       "ResumeSchedule",
-      async (request) => {
-        await cron.get(request.id);
-        await cron.setSuspended(request.id, false);
-        return {};
-      },
+      (request, context) =>
+        router.singleShard(CronServiceService.resumeSchedule, request, context, async () => {
+          await cron.get(request.id);
+          await cron.setSuspended(request.id, false);
+          return {};
+        }),
     ),
     triggerSchedule: guard.unary<TriggerScheduleRequest, TriggerScheduleResponse>(
       "TriggerSchedule",
-      async (request) => ({ occurrenceId: (await cron.trigger(request.id)).occurrenceId }),
+      (request, context) =>
+        router.singleShard(CronServiceService.triggerSchedule, request, context, async () => ({
+          occurrenceId: (await cron.trigger(request.id)).occurrenceId,
+        })),
     ),
     previewSchedule: guard.unary<PreviewScheduleRequest, PreviewScheduleResponse>(
       "PreviewSchedule",

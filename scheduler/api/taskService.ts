@@ -23,6 +23,8 @@ import {
   type PurgeDeadResponse,
   type RequeueDeadRequest,
   type RequeueDeadResponse,
+  TaskServiceService,
+  type EnqueueBatchRequest as PbEnqueueBatchRequest,
   type TaskServiceServer,
   type WatchEventsRequest,
   type WatchEventsResponse,
@@ -30,7 +32,9 @@ import {
 import { DdqError, invalidArgument } from "../engine/errors.js";
 import type { EnqueueResult, Task } from "../engine/model.js";
 import type { LifecycleEvent, ListRequest, Scheduler } from "../scheduler.js";
+import { prepareTask } from "../engine/validation.js";
 import type { CallContext, CallGuard } from "./callGuard.js";
+import { PeerRouter } from "./peerRouter.js";
 import { timestampMs } from "./protoTime.js";
 import {
   stateFromPb,
@@ -125,7 +129,67 @@ async function writeEvents(
   });
 }
 
-export function taskServiceHandlers(scheduler: Scheduler, guard: CallGuard): TaskServiceServer {
+export function taskServiceHandlers(
+  scheduler: Scheduler,
+  guard: CallGuard,
+  router: PeerRouter,
+): TaskServiceServer {
+  /**
+   * A batch split by where each task must be written: tasks with an idempotency key on their
+   * key's shard (its leader), the rest on this replica's shards (or, if it leads none, shard
+   * 0's leader). The whole batch is validated first, so errors name the caller's indexes.
+   */
+  const enqueueBatch = async (
+    request: PbEnqueueBatchRequest,
+    context: CallContext,
+  ): Promise<EnqueueBatchResponse> => {
+    if (request.tasks.length === 0) throw invalidArgument("tasks", "must not be empty");
+    if (request.tasks.length > scheduler.limits.maxBatchSize) {
+      throw new DdqError(
+        "RESOURCE_EXHAUSTED",
+        `tasks: a batch may hold at most ${scheduler.limits.maxBatchSize} tasks, got ${request.tasks.length}`,
+        "tasks",
+      );
+    }
+    const specs = request.tasks.map((t, i) => taskSpecFromPb(t, `tasks[${i}].`));
+    specs.forEach((spec, i) =>
+      prepareTask({ ...spec }, scheduler.limits, scheduler.defaults, `tasks[${i}].`),
+    );
+    const forwarded = PeerRouter.isForwarded(context);
+    const local: number[] = [];
+    const remote = new Map<number, number[]>();
+    specs.forEach((spec, i) => {
+      const shard =
+        spec.idempotencyKey === undefined
+          ? undefined
+          : scheduler.shardOfIdempotencyKey(spec.idempotencyKey);
+      const target = shard ?? (scheduler.ledShards().length > 0 ? undefined : 0);
+      if (forwarded || target === undefined || scheduler.leads(target)) local.push(i);
+      else remote.set(target, [...(remote.get(target) ?? []), i]);
+    });
+    const results = new Array<EnqueueResponse>(specs.length);
+    const localWrite = async (): Promise<void> => {
+      if (local.length === 0) return;
+      const written = await scheduler.enqueueBatch(
+        local.map((i) => specs[i] as (typeof specs)[number]),
+      );
+      written.forEach((r, j) => (results[local[j] ?? 0] = enqueueResultToPb(r)));
+    };
+    await Promise.all([
+      localWrite(),
+      ...[...remote.entries()].map(async ([shard, indexes]) => {
+        const answer = await router.forward(
+          shard,
+          TaskServiceService.enqueueBatch,
+          { tasks: indexes.map((i) => request.tasks[i] as (typeof request.tasks)[number]) },
+          context,
+        );
+        answer.results.forEach((r, j) => (results[indexes[j] ?? 0] = r));
+      }),
+    ]);
+    return { results };
+  };
+
   const listTasks = async (request: ListTasksRequest): Promise<ListTasksResponse> => {
     const limit = pageSize(request.pageSize);
     const query: ListRequest = { state: stateFromPb(request.state, "state"), limit };
@@ -218,37 +282,35 @@ export function taskServiceHandlers(scheduler: Scheduler, guard: CallGuard): Tas
   };
 
   return {
-    enqueue: guard.unary<EnqueueRequest, EnqueueResponse>("Enqueue", async (request) => {
+    enqueue: guard.unary<EnqueueRequest, EnqueueResponse>("Enqueue", async (request, context) => {
       const spec = taskSpecFromPb(request.task, "task.");
-      try {
-        return enqueueResultToPb(await scheduler.enqueue(spec));
-      } catch (error) {
-        throw withFieldPrefix(error, "task.");
-      }
+      return router.singleShard(TaskServiceService.enqueue, request, context, async () => {
+        try {
+          return enqueueResultToPb(await scheduler.enqueue(spec));
+        } catch (error) {
+          throw withFieldPrefix(error, "task.");
+        }
+      });
     }),
     enqueueBatch: guard.unary<EnqueueBatchRequest, EnqueueBatchResponse>(
       "EnqueueBatch",
-      async (request) => {
-        if (request.tasks.length === 0) throw invalidArgument("tasks", "must not be empty");
-        const specs = request.tasks.map((t, i) => taskSpecFromPb(t, `tasks[${i}].`));
-        const results = await scheduler.enqueueBatch(specs, "tasks");
-        return { results: results.map(enqueueResultToPb) };
-      },
+      enqueueBatch,
     ),
     getTask: guard.unary<GetTaskRequest, GetTaskResponse>("GetTask", async (request) => ({
       task: taskToPb(await scheduler.get(request.id)),
     })),
     cancelTask: guard.unary<CancelTaskRequest, CancelTaskResponse>(
       "CancelTask",
-      async (request) => {
-        const result = await scheduler.cancel(request.id);
-        const outcome = {
-          cancelled: CancelTaskResponse_Outcome.OUTCOME_CANCELLED,
-          requested: CancelTaskResponse_Outcome.OUTCOME_REQUESTED,
-          unchanged: CancelTaskResponse_Outcome.OUTCOME_UNCHANGED,
-        }[result.outcome];
-        return { outcome, state: stateToPb(result.state) };
-      },
+      (request, context) =>
+        router.singleShard(TaskServiceService.cancelTask, request, context, async () => {
+          const result = await scheduler.cancel(request.id);
+          const outcome = {
+            cancelled: CancelTaskResponse_Outcome.OUTCOME_CANCELLED,
+            requested: CancelTaskResponse_Outcome.OUTCOME_REQUESTED,
+            unchanged: CancelTaskResponse_Outcome.OUTCOME_UNCHANGED,
+          }[result.outcome];
+          return { outcome, state: stateToPb(result.state) };
+        }),
     ),
     listTasks: guard.unary("ListTasks", listTasks),
     countTasks: guard.unary<CountTasksRequest, CountTasksResponse>(
@@ -272,17 +334,35 @@ export function taskServiceHandlers(scheduler: Scheduler, guard: CallGuard): Tas
     }),
     requeueDead: guard.unary<RequeueDeadRequest, RequeueDeadResponse>(
       "RequeueDead",
-      async (request) => {
-        const result = await scheduler.requeueDead(request.id);
-        return { state: stateToPb(result.state), requeued: result.outcome === "requeued" };
+      (request, context) =>
+        router.singleShard(TaskServiceService.requeueDead, request, context, async () => {
+          const result = await scheduler.requeueDead(request.id);
+          return { state: stateToPb(result.state), requeued: result.outcome === "requeued" };
+        }),
+    ),
+    purgeDead: guard.unary<PurgeDeadRequest, PurgeDeadResponse>(
+      "PurgeDead",
+      async (request, context) => {
+        const options: { topic?: string; diedAtOrBeforeMs?: number } = {};
+        if (request.topic !== "") options.topic = request.topic;
+        options.diedAtOrBeforeMs = timestampMs(request.diedBefore, "died_before") ?? Date.now();
+        // Forwarded: this replica's shards only. Otherwise: this replica's, then each other
+        // leader's (once per address); a shard without a known leader fails the call after
+        // the others were purged (purging is idempotent: retry).
+        const led = scheduler.ledShards();
+        let purged = await scheduler.purgeDead({ ...options, shards: led });
+        if (PeerRouter.isForwarded(context)) return { purged };
+        const addresses = new Set<string>();
+        for (let shard = 0; shard < scheduler.shardCount; shard += 1) {
+          if (!scheduler.leads(shard)) addresses.add(await router.addressOf(shard));
+        }
+        for (const address of addresses) {
+          purged += (
+            await router.forwardTo(address, TaskServiceService.purgeDead, request, context)
+          ).purged;
+        }
+        return { purged };
       },
     ),
-    purgeDead: guard.unary<PurgeDeadRequest, PurgeDeadResponse>("PurgeDead", async (request) => {
-      const options: { topic?: string; diedAtOrBeforeMs?: number } = {};
-      if (request.topic !== "") options.topic = request.topic;
-      const before = timestampMs(request.diedBefore, "died_before");
-      options.diedAtOrBeforeMs = before ?? Date.now();
-      return { purged: await scheduler.purgeDead(options) };
-    }),
   };
 }

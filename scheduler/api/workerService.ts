@@ -10,11 +10,15 @@ import {
   type FailResponse,
   type LeaseRequest,
   type LeaseResponse,
+  WorkerServiceService,
+  type AckResult,
   type WorkerServiceServer,
 } from "../../proto/gen/ddq/v1/worker_service.js";
+import type { LeasedTask as PbLeasedTask } from "../../proto/gen/ddq/v1/task.js";
 import { invalidArgument } from "../engine/errors.js";
 import type { LeaseRequest as EngineLeaseRequest, Scheduler } from "../scheduler.js";
-import type { CallGuard } from "./callGuard.js";
+import type { CallContext, CallGuard } from "./callGuard.js";
+import { PeerRouter } from "./peerRouter.js";
 import { toServiceError } from "./grpcStatus.js";
 import { durationMs } from "./protoTime.js";
 import { leasedTaskToPb } from "./taskMessages.js";
@@ -24,7 +28,115 @@ const DEADLINE_MARGIN_MS = 250;
 /** The longest long-poll wait accepted. */
 const MAX_WAIT_MS = 60_000;
 
-export function workerServiceHandlers(scheduler: Scheduler, guard: CallGuard): WorkerServiceServer {
+/** How long a peer may take to answer a non-waiting lease before it is skipped this round. */
+const PEER_LEASE_TIMEOUT_MS = 2_000;
+/** With peers, a long-poll waits locally at most this long before asking them again. */
+const PEER_POLL_MS = 1_000;
+
+export function workerServiceHandlers(
+  scheduler: Scheduler,
+  guard: CallGuard,
+  router: PeerRouter,
+): WorkerServiceServer {
+  /**
+   * Leases from this replica's shards and, when it has fewer than asked, from the other
+   * leaders' (never waiting there); with nothing anywhere it long-polls locally, asking the
+   * peers again every PEER_POLL_MS, until the wait is over.
+   */
+  const leaseEverywhere = async (
+    request: LeaseRequest,
+    context: CallContext,
+    engineRequest: EngineLeaseRequest,
+  ): Promise<PbLeasedTask[]> => {
+    const local = (waitMs: number): Promise<PbLeasedTask[]> =>
+      scheduler.lease({ ...engineRequest, waitMs }).then((tasks) => tasks.map(leasedTaskToPb));
+    if (PeerRouter.isForwarded(context)) return local(0);
+    const until = Date.now() + (engineRequest.waitMs ?? 0);
+    for (;;) {
+      const tasks = await local(0);
+      const peers = tasks.length < request.max ? await scheduler.peerAddresses() : [];
+      for (const address of peers) {
+        if (tasks.length >= request.max || context.signal.aborted) break;
+        const peerContext: CallContext = {
+          ...context,
+          deadlineMs: Math.min(context.deadlineMs, Date.now() + PEER_LEASE_TIMEOUT_MS),
+        };
+        const peerRequest: LeaseRequest = {
+          ...request,
+          max: request.max - tasks.length,
+          wait: { seconds: 0, nanos: 0 },
+          requestId: request.requestId === "" ? "" : `${request.requestId}.${address}`,
+        };
+        try {
+          const answer = await router.forwardTo(
+            address,
+            WorkerServiceService.lease,
+            peerRequest,
+            peerContext,
+          );
+          tasks.push(...answer.tasks);
+        } catch {
+          // A peer that is gone or slow is skipped; its shards get a new leader in time.
+        }
+      }
+      const remaining = until - Date.now();
+      if (tasks.length > 0 || remaining <= 0 || context.signal.aborted) return tasks;
+      const waited = await local(peers.length > 0 ? Math.min(remaining, PEER_POLL_MS) : remaining);
+      if (waited.length > 0 || peers.length === 0) return waited;
+    }
+  };
+
+  /** Acks grouped by where each task's shard is led: here, or forwarded to its leader. */
+  const ackEverywhere = async (request: AckRequest, context: CallContext): Promise<AckResult[]> => {
+    const results = new Array<AckResult>(request.items.length);
+    const local: number[] = [];
+    const remote = new Map<number, number[]>();
+    request.items.forEach((item, i) => {
+      const shard = scheduler.shardOfTask(item.id, `items[${i}].id`);
+      if (scheduler.leads(shard) || PeerRouter.isForwarded(context)) local.push(i);
+      else remote.set(shard, [...(remote.get(shard) ?? []), i]);
+    });
+    const localAck = async (): Promise<void> => {
+      if (local.length === 0) return;
+      const answers = await scheduler.ackMany(
+        local.map((i) => {
+          const item = request.items[i];
+          if (item === undefined) throw new Error("ack item vanished");
+          return {
+            id: item.id,
+            topic: item.topic,
+            leaseToken: item.leaseToken,
+            ...(item.result.length > 0 ? { result: item.result } : {}),
+          };
+        }),
+      );
+      // ackMany's answer array has holes for successes: Array.from visits every index.
+      Array.from(answers, (answer, j) => {
+        const index = local[j] ?? 0;
+        if (answer === undefined) results[index] = { code: GrpcCode.OK, message: "" };
+        else {
+          const status = toServiceError(answer);
+          results[index] = { code: status.code, message: status.details };
+        }
+        return undefined;
+      });
+    };
+    await Promise.all([
+      localAck(),
+      ...[...remote.entries()].map(async ([shard, indexes]) => {
+        const items = indexes.map((i) => request.items[i]).filter((x) => x !== undefined);
+        try {
+          const answer = await router.forward(shard, WorkerServiceService.ack, { items }, context);
+          answer.results.forEach((r, j) => (results[indexes[j] ?? 0] = r));
+        } catch (error) {
+          const status = toServiceError(error);
+          for (const i of indexes) results[i] = { code: status.code, message: status.details };
+        }
+      }),
+    ]);
+    return results;
+  };
+
   return {
     lease: guard.unary<LeaseRequest, LeaseResponse>("Lease", async (request, context) => {
       const waitMs = durationMs(request.wait, "wait") ?? 0;
@@ -40,8 +152,7 @@ export function workerServiceHandlers(scheduler: Scheduler, guard: CallGuard): W
       const leaseTimeoutMs = durationMs(request.leaseTimeout, "lease_timeout");
       if (leaseTimeoutMs !== undefined) engineRequest.leaseTimeoutMs = leaseTimeoutMs;
       if (request.requestId !== "") engineRequest.requestId = request.requestId;
-      const tasks = await scheduler.lease(engineRequest);
-      return { tasks: tasks.map(leasedTaskToPb) };
+      return { tasks: await leaseEverywhere(request, context, engineRequest) };
     }),
     extend: guard.unary<ExtendRequest, ExtendResponse>("Extend", async (request) => {
       const extendMs = durationMs(request.extendBy, "extend_by");
@@ -57,48 +168,35 @@ export function workerServiceHandlers(scheduler: Scheduler, guard: CallGuard): W
         cancelRequested: result.cancelRequested,
       };
     }),
-    ack: guard.unary<AckRequest, AckResponse>("Ack", async (request) => {
+    ack: guard.unary<AckRequest, AckResponse>("Ack", async (request, context) => {
       if (request.items.length === 0) throw invalidArgument("items", "must not be empty");
       if (request.items.length > scheduler.limits.maxBatchSize) {
         throw invalidArgument("items", `at most ${scheduler.limits.maxBatchSize} per call`);
       }
-      const answers = await scheduler.ackMany(
-        request.items.map((item) => ({
-          id: item.id,
-          topic: item.topic,
-          leaseToken: item.leaseToken,
-          ...(item.result.length > 0 ? { result: item.result } : {}),
-        })),
-      );
-      return {
-        // ackMany's answer array has holes for successes: Array.from visits every index.
-        results: Array.from(answers, (answer) => {
-          if (answer === undefined) return { code: GrpcCode.OK, message: "" };
-          const status = toServiceError(answer);
-          return { code: status.code, message: status.details };
-        }),
-      };
+      return { results: await ackEverywhere(request, context) };
     }),
-    fail: guard.unary<FailRequest, FailResponse>("Fail", async (request) => {
-      const outcome = await scheduler.fail(
-        request.id,
-        request.topic,
-        request.leaseToken,
-        request.error,
-        request.retryable ?? true,
-      );
-      if (outcome.outcome === "retrying") {
+    fail: guard.unary<FailRequest, FailResponse>("Fail", (request, context) =>
+      router.singleShard(WorkerServiceService.fail, request, context, async () => {
+        const outcome = await scheduler.fail(
+          request.id,
+          request.topic,
+          request.leaseToken,
+          request.error,
+          request.retryable ?? true,
+        );
+        if (outcome.outcome === "retrying") {
+          return {
+            outcome: FailResponse_Outcome.OUTCOME_RETRYING,
+            retryTime: new Date(outcome.retryAtMs),
+          };
+        }
         return {
-          outcome: FailResponse_Outcome.OUTCOME_RETRYING,
-          retryTime: new Date(outcome.retryAtMs),
+          outcome:
+            outcome.outcome === "dead"
+              ? FailResponse_Outcome.OUTCOME_DEAD
+              : FailResponse_Outcome.OUTCOME_CANCELLED,
         };
-      }
-      return {
-        outcome:
-          outcome.outcome === "dead"
-            ? FailResponse_Outcome.OUTCOME_DEAD
-            : FailResponse_Outcome.OUTCOME_CANCELLED,
-      };
-    }),
+      }),
+    ),
   };
 }

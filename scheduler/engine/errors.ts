@@ -22,6 +22,8 @@ export class DdqError extends Error {
     message: string,
     /** The request field at fault, for INVALID_ARGUMENT (e.g. "topic", "payload"). */
     readonly field?: string,
+    /** For NOT_LEADER: the shard the operation needs (its leader can serve it). */
+    readonly shard?: number,
   ) {
     super(message);
   }
