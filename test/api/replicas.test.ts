@@ -136,11 +136,9 @@ describe("a client of one replica", () => {
 
   it("manages a schedule whose shard the other replica leads", async () => {
     const client = a.client();
-    let id = "";
-    for (let i = 0; ; i += 1) {
-      id = `rep-cron-${i}`;
-      if (b.scheduler.leads(b.scheduler.cron.shardOf(id))) break;
-    }
+    let n = 0;
+    while (!b.scheduler.leads(b.scheduler.cron.shardOf(`rep-cron-${n}`))) n += 1;
+    const id = `rep-cron-${n}`;
     const spec = ScheduleSpec.fromPartial({
       id,
       schedules: ["0 0 1 1 *"],
