@@ -37,8 +37,8 @@ build: setup ## Compile TypeScript to dist/ (the `ddq` CLI).
 crd-docs: ## Regenerate docs/CRD_REFERENCE.md from the CRD schemas in crds/ (a test checks it is current).
 	npx tsx tools/crd-docs.ts
 
-demo: setup ## Local demo: Redis + control plane + ddq with real custom resources firing.
-	@echo "make demo arrives with the deploy-and-run issue (#7): it needs the scheduler, operator and worker."
+demo: setup ## Local demo: Redis + control plane + ddq with real custom resources firing (DEMO_ARGS="--cycles 3" to stop on its own).
+	node --import tsx tools/demo/demo.ts $(DEMO_ARGS)
 
 bench: setup ## Engine, cron and end-to-end (gRPC) benchmarks vs BullMQ on fresh local redis-servers (bench/results/*.json).
 	npx tsx bench/engine.ts
