@@ -154,19 +154,21 @@ export function workerServiceHandlers(
       if (request.requestId !== "") engineRequest.requestId = request.requestId;
       return { tasks: await leaseEverywhere(request, context, engineRequest) };
     }),
-    extend: guard.unary<ExtendRequest, ExtendResponse>("Extend", async (request) => {
+    extend: guard.unary<ExtendRequest, ExtendResponse>("Extend", async (request, context) => {
       const extendMs = durationMs(request.extendBy, "extend_by");
       if (extendMs === undefined) throw invalidArgument("extend_by", "is required");
-      const result = await scheduler.extend(
-        request.id,
-        request.topic,
-        request.leaseToken,
-        extendMs,
-      );
-      return {
-        leaseExpireTime: new Date(result.leaseExpiresAtMs),
-        cancelRequested: result.cancelRequested,
-      };
+      return router.singleShard(WorkerServiceService.extend, request, context, async () => {
+        const result = await scheduler.extend(
+          request.id,
+          request.topic,
+          request.leaseToken,
+          extendMs,
+        );
+        return {
+          leaseExpireTime: new Date(result.leaseExpiresAtMs),
+          cancelRequested: result.cancelRequested,
+        };
+      });
     }),
     ack: guard.unary<AckRequest, AckResponse>("Ack", async (request, context) => {
       if (request.items.length === 0) throw invalidArgument("items", "must not be empty");

@@ -134,6 +134,28 @@ describe("a client of one replica", () => {
     }
   });
 
+  it("heartbeats and fails, through one replica, a task the other replica's shard holds", async () => {
+    const client = a.client();
+    const key = keyLedBy(b, "hb");
+    const { task } = await client.enqueue(
+      TaskSpec.fromPartial({ topic: "rep.hb", idempotencyKey: key }),
+    );
+    const leased = await waitFor(
+      async () => (await client.lease({ topics: ["rep.hb"], max: 1 })).tasks[0],
+      { description: "the task leased through replica A" },
+    );
+    expect(leased.id).toBe(task?.id);
+    const extended = await client.extend(leased.id, leased.topic, leased.leaseToken, 60_000);
+    expect(extended.leaseExpireTime?.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    const failed = await client.fail(leased.id, leased.topic, leased.leaseToken, "boom", false);
+    expect(failed.outcome).toBe(2); // OUTCOME_DEAD
+    expect((await client.get(leased.id)).state).toBe(TaskState.TASK_STATE_DEAD);
+    const requeued = await client.requeueDead(leased.id);
+    expect(requeued.requeued).toBe(true);
+    const purgedNothing = await client.purgeDead("rep.hb");
+    expect(purgedNothing.purged).toBe(0);
+  });
+
   it("manages a schedule whose shard the other replica leads", async () => {
     const client = a.client();
     let n = 0;
