@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { UsageError } from "./exitCodes.js";
+import { parseLogLevel, type LogLevel } from "./logger.js";
 
 export type Flags = Record<string, string | boolean | undefined>;
 
@@ -57,6 +58,15 @@ export class Settings {
       );
     }
     return value;
+  }
+
+  /** --log-level, checked. */
+  logLevel(): LogLevel {
+    try {
+      return parseLogLevel(this.string("log-level"));
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
   }
 
   /** A host:port flag with its default. */

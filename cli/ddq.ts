@@ -71,6 +71,7 @@ const STRING_FLAGS = [
   "count",
   "from",
   "resume-after",
+  "page-token",
   // components
   "grpc-listen",
   "health-listen",

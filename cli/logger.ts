@@ -9,6 +9,17 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+const LEVELS: readonly string[] = Object.keys(ORDER);
+
+/** The level named by a flag value; throws naming the allowed ones. */
+export function parseLogLevel(text: string | undefined): LogLevel {
+  const value = text ?? "info";
+  if (!LEVELS.includes(value)) {
+    throw new Error(`--log-level must be one of ${LEVELS.join(", ")}, got "${value}"`);
+  }
+  return value as LogLevel;
+}
+
 export function createLogger(
   component: string,
   level: LogLevel = "info",

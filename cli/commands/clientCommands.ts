@@ -3,9 +3,13 @@
  * to a scheduler over gRPC (flags/variables in cli/clientSettings.ts).
  */
 import { readFileSync } from "node:fs";
-import { ScheduleSpec } from "../../proto/gen/ddq/v1/cron_service.js";
+import { Schedule, ScheduleSpec } from "../../proto/gen/ddq/v1/cron_service.js";
 import { Task, TaskSpec, TaskState } from "../../proto/gen/ddq/v1/task.js";
-import { Event, EventType } from "../../proto/gen/ddq/v1/task_service.js";
+import {
+  cancelTaskResponse_OutcomeToJSON as cancelOutcomeToJSON,
+  Event,
+  EventType,
+} from "../../proto/gen/ddq/v1/task_service.js";
 import { DdqClient } from "../../client/ddqClient.js";
 import { clientOptions } from "../clientSettings.js";
 import { parseDurationMs, type Settings } from "../config.js";
@@ -21,6 +25,39 @@ import {
 } from "../output.js";
 import { isPrintable } from "../../worker/handlers/printable.js";
 import { onTerminate } from "./terminate.js";
+
+/** Message fields that are google.protobuf.Duration in the ScheduleSpec JSON. */
+const DURATION_KEYS = new Set([
+  "startingDeadline",
+  "jitter",
+  "leaseTimeout",
+  "delay",
+  "initial",
+  "max",
+]);
+
+/**
+ * Accepts the canonical protobuf JSON for Durations ("300s", "1.5s") and the CLI's own forms
+ * ("5m", "1h30m") in a ScheduleSpec file, as the {seconds, nanos} objects ts-proto reads.
+ */
+function normalizeDurations(value: unknown, key = ""): unknown {
+  if (typeof value === "string" && DURATION_KEYS.has(key)) {
+    const ms = /^\d+(\.\d+)?s$/.test(value)
+      ? Math.round(Number(value.slice(0, -1)) * 1000)
+      : parseDurationMs(value, key);
+    return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+  }
+  if (Array.isArray(value)) return value.map((v) => normalizeDurations(v));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeDurations(v, k)]));
+  }
+  return value;
+}
+
+/** Tells (on stderr, so scripts' stdout stays clean) how to get the next page. */
+function morePages(nextPageToken: string): void {
+  if (nextPageToken !== "") process.stderr.write(`more: --page-token ${nextPageToken}\n`);
+}
 
 function eventTypeName(type: EventType): string {
   return (EventType as unknown as Record<number, string | undefined>)[type] ?? String(type);
@@ -119,7 +156,7 @@ export async function enqueueCommand(io: CommandIo): Promise<number> {
   }
   spec.priority = s.integer("priority", 0, 0, 1000);
   const maxAttempts = s.string("max-attempts");
-  if (maxAttempts !== undefined) spec.maxAttempts = s.integer("max-attempts", 0, 1, 1_000_000);
+  if (maxAttempts !== undefined) spec.maxAttempts = s.integer("max-attempts", 0, 1, 1000);
   spec.idempotencyKey = s.string("idempotency-key") ?? "";
   const response = await withClient(io, (c) => c.enqueue(spec));
   if (io.format === "json")
@@ -176,14 +213,9 @@ export async function getCommand(io: CommandIo): Promise<number> {
 export async function cancelCommand(io: CommandIo): Promise<number> {
   const id = arg(io, 0, "task id");
   const result = await withClient(io, (c) => c.cancel(id));
-  const outcome = String(result.outcome).toLowerCase();
-  if (io.format === "json")
-    printJson({ id, outcome: result.outcome, state: stateName(result.state) });
-  else
-    printTable(
-      ["ID", "OUTCOME", "STATE"],
-      [[id, outcome.replace("outcome_", ""), stateName(result.state)]],
-    );
+  const outcome = cancelOutcomeToJSON(result.outcome).replace("OUTCOME_", "").toLowerCase();
+  if (io.format === "json") printJson({ id, outcome, state: stateName(result.state) });
+  else printTable(["ID", "OUTCOME", "STATE"], [[id, outcome, stateName(result.state)]]);
   return 0;
 }
 
@@ -206,7 +238,7 @@ export async function lsCommand(io: CommandIo): Promise<number> {
     }
     const all = s.boolean("all");
     const tasks: Task[] = [];
-    let pageToken = "";
+    let pageToken = s.string("page-token") ?? "";
     do {
       const page = await client.list({
         state: parseState(stateText),
@@ -223,8 +255,7 @@ export async function lsCommand(io: CommandIo): Promise<number> {
     if (io.format === "json") printJson({ tasks: tasks.map(taskJson), nextPageToken: pageToken });
     else {
       printTable(TASK_HEADER, taskRows(tasks));
-      if (pageToken !== "")
-        process.stderr.write(`more: --all, or continue with the page token ${pageToken}\n`);
+      if (pageToken !== "") morePages(pageToken);
     }
     return 0;
   });
@@ -240,7 +271,9 @@ export async function deadCommand(io: CommandIo): Promise<number> {
         const page = await client.listDead(
           s.string("topic") ?? "",
           s.integer("limit", 100, 1, 1000),
+          s.string("page-token") ?? "",
         );
+        morePages(page.nextPageToken);
         if (io.format === "json")
           printJson({ tasks: page.tasks.map(taskJson), nextPageToken: page.nextPageToken });
         else printTable(TASK_HEADER, taskRows(page.tasks));
@@ -292,7 +325,11 @@ export async function cronCommand(io: CommandIo): Promise<number> {
   return withClient(io, async (client) => {
     switch (sub ?? "") {
       case "ls": {
-        const page = await client.listSchedules(io.settings.integer("limit", 100, 1, 1000));
+        const page = await client.listSchedules(
+          io.settings.integer("limit", 100, 1, 1000),
+          io.settings.string("page-token") ?? "",
+        );
+        morePages(page.nextPageToken);
         if (io.format === "json")
           printJson(
             page.schedules.map((x) => ({
@@ -318,16 +355,13 @@ export async function cronCommand(io: CommandIo): Promise<number> {
       }
       case "get": {
         const { schedule } = await client.getSchedule(id());
-        printJson({
-          spec: schedule?.spec === undefined ? null : ScheduleSpec.toJSON(schedule.spec),
-          status: schedule?.status ?? null,
-        });
+        printJson(schedule === undefined ? null : Schedule.toJSON(schedule));
         return 0;
       }
       case "apply": {
         const file = io.settings.required("file");
         const spec = ScheduleSpec.fromJSON(
-          JSON.parse(readFileSync(file === "-" ? 0 : file, "utf8")),
+          normalizeDurations(JSON.parse(readFileSync(file === "-" ? 0 : file, "utf8"))),
         );
         const result = await client.upsertSchedule(spec);
         if (io.format === "json") printJson(result);
@@ -391,24 +425,39 @@ export async function watchCommand(io: CommandIo): Promise<number> {
     controller.abort();
   });
   const limit = s.integer("count", 0, 0, Number.MAX_SAFE_INTEGER);
+  const from = s.string("from", "now");
+  if (from !== "now" && from !== "oldest") {
+    throw new UsageError(`--from must be now or oldest, got "${String(from)}"`);
+  }
   let seen = 0;
   const client = new DdqClient(clientOptions(s));
   try {
+    const widths = [20, 16, 30, 16, 7];
+    const row = (cells: string[]): string =>
+      `${cells.map((c, i) => (i < widths.length ? c.padEnd(widths[i] ?? 0) : c)).join("  ")}\n`;
     if (io.format === "table")
-      printTable(["TIME", "EVENT", "TASK", "TOPIC", "ATTEMPT", "EVENT ID"], []);
+      process.stdout.write(row(["TIME", "EVENT", "TASK", "TOPIC", "ATTEMPT", "EVENT ID"]));
     for await (const event of client.watch({
       topics: s.list("topic"),
-      start: s.string("from", "now") === "oldest" ? "oldest" : "now",
+      start: from,
       resumeAfter: s.list("resume-after"),
       signal: controller.signal,
     })) {
+      if (limit > 0 && seen >= limit) break;
       if (io.format === "json") process.stdout.write(`${JSON.stringify(Event.toJSON(event))}\n`);
       else
         process.stdout.write(
-          `${time(event.time)}  ${eventTypeName(event.type).replace("EVENT_TYPE_", "").toLowerCase().padEnd(16)}  ${event.taskId}  ${event.topic}  ${event.attempt}  ${event.eventId}\n`,
+          row([
+            time(event.time),
+            eventTypeName(event.type).replace("EVENT_TYPE_", "").toLowerCase(),
+            event.taskId,
+            event.topic,
+            String(event.attempt),
+            event.eventId,
+          ]),
         );
       seen += 1;
-      if (limit > 0 && seen >= limit) controller.abort();
+      if (limit > 0 && seen >= limit) break;
     }
   } finally {
     client.close();

@@ -8,7 +8,7 @@ import { TASK_STATES } from "../../scheduler/engine/model.js";
 import { Scheduler, type LeadershipConfig } from "../../scheduler/scheduler.js";
 import type { Settings } from "../config.js";
 import { UsageError } from "../exitCodes.js";
-import { createLogger, type LogLevel } from "../logger.js";
+import { createLogger } from "../logger.js";
 import { startMetricsServer, type MetricFamily } from "../observability.js";
 import { onTerminate } from "./terminate.js";
 
@@ -35,7 +35,7 @@ function redisOptions(settings: Settings): RedisOptions {
 export async function runScheduler(settings: Settings): Promise<number> {
   const log = createLogger(
     "scheduler",
-    (settings.string("log-level", "info") ?? "info") as LogLevel,
+    settings.logLevel(),
     settings.string("log-format", "json") === "text" ? "text" : "json",
   );
   const listen = settings.listen("grpc-listen", "0.0.0.0:7070");

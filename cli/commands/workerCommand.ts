@@ -5,14 +5,14 @@ import { Worker, type TaskHandler } from "../../worker/worker.js";
 import { clientOptions } from "../clientSettings.js";
 import { parseDurationMs, type Settings } from "../config.js";
 import { UsageError } from "../exitCodes.js";
-import { createLogger, type LogLevel } from "../logger.js";
+import { createLogger } from "../logger.js";
 import { startHealthServer, startMetricsServer } from "../observability.js";
 import { onTerminate } from "./terminate.js";
 
 export async function runWorker(settings: Settings): Promise<number> {
   const log = createLogger(
     "worker",
-    (settings.string("log-level", "info") ?? "info") as LogLevel,
+    settings.logLevel(),
     settings.string("log-format", "json") === "text" ? "text" : "json",
   );
   const topics = settings.list("topics");

@@ -1,7 +1,8 @@
 /**
  * Errors on the wire: a gRPC status code and message, plus a serialized google.rpc.Status in the
  * `grpc-status-details-bin` trailer whose details carry google.rpc.BadRequest field violations
- * (INVALID_ARGUMENT) or google.rpc.RetryInfo (RESOURCE_EXHAUSTED, UNAVAILABLE).
+ * (INVALID_ARGUMENT) or google.rpc.RetryInfo (a rate limit or overload, UNAVAILABLE: retrying
+ * later helps; a batch over the limit carries none, since retrying it would not).
  */
 import { Metadata, status as GrpcCode, type ServiceError, type StatusObject } from "@grpc/grpc-js";
 import { BadRequest, RetryInfo } from "../../proto/gen/google/rpc/error_details.js";
@@ -101,7 +102,11 @@ export function toServiceError(error: unknown): ServiceError {
     if (error.code === "NOT_LEADER" || error.code === "STALE_EPOCH") {
       return retryableStatus(CODE_OF[error.code], error.message, 500);
     }
-    const metadataError = withDetails(CODE_OF[error.code], error.message, []);
+    const message =
+      error.field === undefined
+        ? error.message
+        : error.message.replaceAll(error.field, protoFieldPath(error.field));
+    const metadataError = withDetails(CODE_OF[error.code], message, []);
     if (error.field !== undefined)
       metadataError.metadata.set("ddq-field", protoFieldPath(error.field));
     return metadataError;

@@ -1149,8 +1149,9 @@ export const FailResponse: MessageFns<FailResponse> = {
 };
 
 /**
- * Delivery: at-least-once. A lease hides a task from other workers until it expires; ack or
- * fail with a stale lease token is rejected with FAILED_PRECONDITION (field lease_token).
+ * Delivery: at-least-once. A lease hides a task from other workers until it expires. A stale
+ * lease token is refused with FAILED_PRECONDITION: by Extend and Fail as the call's status, by Ack
+ * in that item's AckResult.
  */
 export type WorkerServiceService = typeof WorkerServiceService;
 export const WorkerServiceService = {
