@@ -12,6 +12,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY scheduler/ scheduler/
 COPY operator/ operator/
 COPY worker/ worker/
+COPY client/ client/
 COPY cli/ cli/
 COPY proto/ proto/
 RUN npm run build && npm prune --omit=dev --loglevel=error
