@@ -13,7 +13,7 @@ import { TaskServiceService } from "../../proto/gen/ddq/v1/task_service.js";
 import { WorkerServiceService } from "../../proto/gen/ddq/v1/worker_service.js";
 import type { Scheduler } from "../scheduler.js";
 import type { Authenticator } from "./authenticator.js";
-import { CallGuard } from "./callGuard.js";
+import { CallGuard, decodeGuarded } from "./callGuard.js";
 import { cronServiceHandlers } from "./cronService.js";
 import { RateLimiter } from "./rateLimiter.js";
 import { taskServiceHandlers } from "./taskService.js";
@@ -88,9 +88,9 @@ export class ApiServer {
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.http2.min_ping_interval_without_data_ms": 10_000,
     });
-    server.addService(TaskServiceService, taskServiceHandlers(scheduler, guard));
-    server.addService(CronServiceService, cronServiceHandlers(scheduler, guard));
-    server.addService(WorkerServiceService, workerServiceHandlers(scheduler, guard));
+    server.addService(decodeGuarded(TaskServiceService), taskServiceHandlers(scheduler, guard));
+    server.addService(decodeGuarded(CronServiceService), cronServiceHandlers(scheduler, guard));
+    server.addService(decodeGuarded(WorkerServiceService), workerServiceHandlers(scheduler, guard));
     const health = new HealthImplementation({ "": "NOT_SERVING" });
     health.addToServer(server);
     const root = protoRoot();

@@ -6,6 +6,8 @@
 import {
   status as GrpcCode,
   type handleServerStreamingCall,
+  type MethodDefinition,
+  type ServiceDefinition,
   type handleUnaryCall,
   type ServerUnaryCall,
   type ServerWritableStream,
@@ -41,6 +43,44 @@ function deadlineOf(call: ServerSurfaceCall): number {
   const deadline = call.getDeadline();
   if (deadline instanceof Date) return deadline.getTime();
   return Number.isFinite(deadline) ? deadline : Number.POSITIVE_INFINITY;
+}
+
+/** What a request that does not decode becomes (see `decodeGuarded`). */
+export class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The service definition with request decoding that never throws: bytes that are not a valid
+ * message become a MalformedRequest, which the guard answers INVALID_ARGUMENT (a decoder that
+ * throws makes grpc-js answer INTERNAL, a server error, for what is the client's).
+ */
+export function decodeGuarded<S extends ServiceDefinition>(definition: S): S {
+  const guarded: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(definition) as [
+    string,
+    MethodDefinition<unknown, unknown>,
+  ][]) {
+    guarded[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch (error) {
+          return new MalformedRequest(error instanceof Error ? error.message : String(error));
+        }
+      },
+    };
+  }
+  return guarded as S;
+}
+
+function malformed(method: string, request: unknown): Error | undefined {
+  if (!(request instanceof MalformedRequest)) return undefined;
+  return statusError(
+    GrpcCode.INVALID_ARGUMENT,
+    `the request is not a valid ${method}Request message: ${request.reason}`,
+  );
 }
 
 export class CallGuard {
@@ -139,6 +179,12 @@ export class CallGuard {
         callback(this.failed(method, error));
         return;
       }
+      const bad = malformed(method, call.request);
+      if (bad !== undefined) {
+        admitted.release();
+        callback(this.failed(method, bad));
+        return;
+      }
       handler(call.request, admitted.context).then(
         (response) => {
           admitted.release();
@@ -167,6 +213,12 @@ export class CallGuard {
         admitted = this.admit(call);
       } catch (error) {
         call.emit("error", this.failed(method, error));
+        return;
+      }
+      const bad = malformed(method, call.request);
+      if (bad !== undefined) {
+        admitted.release();
+        call.emit("error", this.failed(method, bad));
         return;
       }
       handler(call.request, admitted.context, call).then(

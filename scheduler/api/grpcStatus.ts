@@ -29,6 +29,8 @@ const CODE_OF: Record<DdqErrorCode, GrpcCode> = {
 const FIELD_RENAMES: [RegExp, string][] = [
   [/due\.atMs$/, "due_time"],
   [/due\.delayMs$/, "delay"],
+  // The horizon check in Redis (enqueue.lua) names `due`: only absolute due times reach it.
+  [/(?<=^|\.)due$/, "due_time"],
   [/backoff\.delayMs$/, "backoff.fixed.delay"],
   [/backoff\.initialMs$/, "backoff.exponential.initial"],
   [/backoff\.maxMs$/, "backoff.exponential.max"],

@@ -12,7 +12,7 @@ import {
   type LeaseResponse,
   type WorkerServiceServer,
 } from "../../proto/gen/ddq/v1/worker_service.js";
-import { invalidArgument } from "../engine/errors.js";
+import { invalidArgument, isDdqError } from "../engine/errors.js";
 import type { LeaseRequest as EngineLeaseRequest, Scheduler } from "../scheduler.js";
 import type { CallGuard } from "./callGuard.js";
 import { toServiceError } from "./grpcStatus.js";
@@ -62,14 +62,21 @@ export function workerServiceHandlers(scheduler: Scheduler, guard: CallGuard): W
       if (request.items.length > scheduler.limits.maxBatchSize) {
         throw invalidArgument("items", `at most ${scheduler.limits.maxBatchSize} per call`);
       }
-      const answers = await scheduler.ackMany(
-        request.items.map((item) => ({
-          id: item.id,
-          topic: item.topic,
-          leaseToken: item.leaseToken,
-          ...(item.result.length > 0 ? { result: item.result } : {}),
-        })),
-      );
+      const answers = await scheduler
+        .ackMany(
+          request.items.map((item) => ({
+            id: item.id,
+            topic: item.topic,
+            leaseToken: item.leaseToken,
+            ...(item.result.length > 0 ? { result: item.result } : {}),
+          })),
+        )
+        .catch((error: unknown) => {
+          // ackMany names a lone item's fields `id` / `result`: on the wire it is items[0].
+          if (isDdqError(error, "INVALID_ARGUMENT") && error.field?.startsWith("items[") === false)
+            throw invalidArgument(`items[0].${error.field}`, error.message.replace(/^\S+: /, ""));
+          throw error;
+        });
       return {
         // ackMany's answer array has holes for successes: Array.from visits every index.
         results: Array.from(answers, (answer) => {
