@@ -52,7 +52,27 @@ export function protoFieldPath(field: string): string {
   return path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-function withDetails(code: GrpcCode, message: string, details: Status["details"]): ServiceError {
+/** Longest message (and field description) sent: they echo client input, and travel in trailers. */
+const MAX_MESSAGE_CHARS = 512;
+
+/**
+ * A message cut to MAX_MESSAGE_CHARS. Messages quote request values (an id, a topic): unbounded,
+ * a huge one makes trailers the client cannot take, and the call hangs until its deadline.
+ */
+export function boundedMessage(text: string): string {
+  if (text.length <= MAX_MESSAGE_CHARS) return text;
+  let cut = text.slice(0, MAX_MESSAGE_CHARS);
+  // Never end on half a surrogate pair (it could not be encoded).
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}... (${text.length - cut.length} more characters)`;
+}
+
+function withDetails(
+  code: GrpcCode,
+  fullMessage: string,
+  details: Status["details"],
+): ServiceError {
+  const message = boundedMessage(fullMessage);
   const metadata = new Metadata();
   metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode({ code, message, details }).finish()));
   return Object.assign(new Error(message), { code, details: message, metadata });
@@ -64,7 +84,8 @@ export function statusError(code: GrpcCode, message: string): ServiceError {
 }
 
 /** A status for a bad request field. */
-export function invalidArgumentStatus(field: string, description: string): ServiceError {
+export function invalidArgumentStatus(field: string, fullDescription: string): ServiceError {
+  const description = boundedMessage(fullDescription);
   const message = `${field}: ${description}`;
   const badRequest = BadRequest.encode({
     fieldViolations: [{ field, description, reason: "INVALID_ARGUMENT" }],

@@ -343,6 +343,20 @@ describe("TaskService", () => {
     await expectStatus(client.requeueDead(""), GrpcCode.INVALID_ARGUMENT, "id");
   });
 
+  it("an error quoting a huge request value is cut short, and answers at once", async () => {
+    const started = performance.now();
+    const error = await expectStatus(
+      client.get("x".repeat(100_000)),
+      GrpcCode.INVALID_ARGUMENT,
+      "id",
+    );
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(error.message.length).toBeLessThan(1_000);
+    expect(error.message).toMatch(/more characters\)$/);
+    // The connection is still usable.
+    await expectStatus(client.get(UNKNOWN_TASK), GrpcCode.NOT_FOUND);
+  });
+
   it("CancelTask of a finished task and RequeueDead of a task that is not dead -> FAILED_PRECONDITION", async () => {
     const leased = await leaseOne("br.finished");
     await client.ack([
@@ -605,6 +619,8 @@ describe("WorkerService", () => {
       GrpcCode.INVALID_ARGUMENT,
       "id",
     );
+    await expectStatus(extend({ id: UNKNOWN_TASK, extendBy: ms(1000) }), GrpcCode.NOT_FOUND);
+    await expectStatus(extend({ topic: "br.other", extendBy: ms(1000) }), GrpcCode.NOT_FOUND);
     await expectStatus(
       extend({ leaseToken: "stale-token", extendBy: ms(1000) }),
       GrpcCode.FAILED_PRECONDITION,
@@ -657,7 +673,7 @@ describe("WorkerService", () => {
     expect(ok.results).toEqual([{ code: GrpcCode.OK, message: "" }]);
   });
 
-  it("Fail: a stale lease token -> FAILED_PRECONDITION lease_token; a resend answers the same outcome", async () => {
+  it("Fail: unknown task -> NOT_FOUND; a stale lease token -> FAILED_PRECONDITION lease_token; a resend answers the same outcome", async () => {
     const task = await leaseOne("br.fail");
     await expectStatus(
       client.fail(task.id, task.topic, "stale-token", "boom"),
@@ -668,6 +684,14 @@ describe("WorkerService", () => {
       client.fail("bogus", task.topic, task.leaseToken, "boom"),
       GrpcCode.INVALID_ARGUMENT,
       "id",
+    );
+    await expectStatus(
+      client.fail(UNKNOWN_TASK, task.topic, task.leaseToken, "boom"),
+      GrpcCode.NOT_FOUND,
+    );
+    await expectStatus(
+      client.fail(task.id, "br.other", task.leaseToken, "boom"),
+      GrpcCode.NOT_FOUND,
     );
     const outcome = await client.fail(task.id, task.topic, task.leaseToken, "boom", false);
     expect(outcome.outcome).toBe(FailResponse_Outcome.OUTCOME_DEAD);
