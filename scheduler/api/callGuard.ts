@@ -19,7 +19,7 @@ import type { RateLimiter } from "./rateLimiter.js";
 /** What the guard needs of a unary or server-streaming call. */
 type ServerSurfaceCall = Pick<
   ServerUnaryCall<unknown, unknown>,
-  "metadata" | "getDeadline" | "getAuthContext" | "on" | "removeListener"
+  "metadata" | "getDeadline" | "getAuthContext" | "on" | "removeListener" | "cancelled"
 >;
 
 export interface CallContext {
@@ -138,6 +138,8 @@ export class CallGuard {
       controller.abort(new Error("call cancelled"));
     };
     call.on("cancelled", onCancel);
+    // A client that gave up before the handler started: its "cancelled" event has already fired.
+    if (call.cancelled) onCancel();
     const timer = Number.isFinite(deadlineMs)
       ? setTimeout(onCancel, Math.max(0, deadlineMs - Date.now()))
       : undefined;

@@ -114,6 +114,8 @@ async function writeEvents(
   signal: AbortSignal,
 ): Promise<void> {
   if (call.write(response)) return;
+  // An aborted signal fires no more "abort" events, and a cancelled call never drains.
+  if (signal.aborted) return;
   await new Promise<void>((resolve) => {
     const done = (): void => {
       signal.removeEventListener("abort", done);

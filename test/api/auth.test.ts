@@ -18,7 +18,7 @@ import type { RedisDatabase } from "../env/redisDatabase.js";
 import { testScratchDir, useFreshRedisDatabase } from "../env/testContext.js";
 import { waitFor } from "../env/waitFor.js";
 import { startTestScheduler } from "../scheduler/support.js";
-import { callError, expectStatus, failure, GrpcCode } from "./grpcCalls.js";
+import { ALL_METHODS, callError, expectStatus, failure, GrpcCode, RawClient } from "./grpcCalls.js";
 
 const ALICE = "alice-token-0123456789abcdef";
 const BOB = "bob-token-0123456789abcdef";
@@ -232,6 +232,31 @@ describe("back-pressure", () => {
       description: "the long-poll ended on the server",
     });
     expect((await client.counts()).topics).toEqual([]);
+  });
+});
+
+describe("cancelled calls", () => {
+  it("watches and long-polls a client cancels at once leave no call in flight", async () => {
+    const server = await serve({ authenticator: new NoAuthentication() });
+    const raw = new RawClient(`127.0.0.1:${server.port}`);
+    const watch = ALL_METHODS.find((m) => m.name === "watchEvents");
+    if (watch === undefined) throw new Error("no WatchEvents");
+    try {
+      for (let i = 0; i < 60; i += 1) {
+        // Cancelled before, while and after the handler starts (deadlines far away).
+        await raw.call(watch, Buffer.alloc(0), { deadlineMs: 120_000, streamMs: i % 4 });
+      }
+      const client = connect(server);
+      const polls = Array.from({ length: 10 }, () => longPoll(client, "auth.cancel", 50));
+      for (const poll of polls) poll.call.cancel();
+      await Promise.all(polls.map((p) => p.answer));
+      await waitFor(() => server.callsInFlight === 0, {
+        description: "every cancelled call ended on the server",
+        timeoutMs: 5_000,
+      });
+    } finally {
+      raw.close();
+    }
   });
 });
 
