@@ -5,7 +5,11 @@
 import { readFileSync } from "node:fs";
 import { ScheduleSpec } from "../../proto/gen/ddq/v1/cron_service.js";
 import { Task, TaskSpec, TaskState } from "../../proto/gen/ddq/v1/task.js";
-import { Event, EventType } from "../../proto/gen/ddq/v1/task_service.js";
+import {
+  CancelTaskResponse_Outcome,
+  Event,
+  EventType,
+} from "../../proto/gen/ddq/v1/task_service.js";
 import { DdqClient } from "../../client/ddqClient.js";
 import { clientOptions } from "../clientSettings.js";
 import { parseDurationMs, type Settings } from "../config.js";
@@ -176,14 +180,15 @@ export async function getCommand(io: CommandIo): Promise<number> {
 export async function cancelCommand(io: CommandIo): Promise<number> {
   const id = arg(io, 0, "task id");
   const result = await withClient(io, (c) => c.cancel(id));
-  const outcome = String(result.outcome).toLowerCase();
-  if (io.format === "json")
-    printJson({ id, outcome: result.outcome, state: stateName(result.state) });
-  else
-    printTable(
-      ["ID", "OUTCOME", "STATE"],
-      [[id, outcome.replace("outcome_", ""), stateName(result.state)]],
-    );
+  // The enum's name ("cancelled", "requested", "unchanged"), not its number.
+  const outcome = (
+    (CancelTaskResponse_Outcome as unknown as Record<number, string | undefined>)[result.outcome] ??
+    String(result.outcome)
+  )
+    .replace("OUTCOME_", "")
+    .toLowerCase();
+  if (io.format === "json") printJson({ id, outcome, state: stateName(result.state) });
+  else printTable(["ID", "OUTCOME", "STATE"], [[id, outcome, stateName(result.state)]]);
   return 0;
 }
 

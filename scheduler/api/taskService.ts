@@ -31,6 +31,7 @@ import { DdqError, invalidArgument } from "../engine/errors.js";
 import type { EnqueueResult, Task } from "../engine/model.js";
 import type { LifecycleEvent, ListRequest, Scheduler } from "../scheduler.js";
 import type { CallContext, CallGuard } from "./callGuard.js";
+import { isScriptNotFound } from "./grpcStatus.js";
 import { timestampMs } from "./protoTime.js";
 import {
   stateFromPb,
@@ -275,7 +276,16 @@ export function taskServiceHandlers(scheduler: Scheduler, guard: CallGuard): Tas
     requeueDead: guard.unary<RequeueDeadRequest, RequeueDeadResponse>(
       "RequeueDead",
       async (request) => {
-        const result = await scheduler.requeueDead(request.id);
+        const result = await scheduler.requeueDead(request.id).catch(async (error: unknown) => {
+          if (!isScriptNotFound(error)) throw error;
+          // The task exists (its topic was found), only as a record of a task that never ran:
+          // it was never dead.
+          const task = await scheduler.get(request.id);
+          throw new DdqError(
+            "FAILED_PRECONDITION",
+            `task ${request.id} is ${task.state}, not dead`,
+          );
+        });
         return { state: stateToPb(result.state), requeued: result.outcome === "requeued" };
       },
     ),

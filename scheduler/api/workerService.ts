@@ -12,7 +12,7 @@ import {
   type LeaseResponse,
   type WorkerServiceServer,
 } from "../../proto/gen/ddq/v1/worker_service.js";
-import { DdqError, invalidArgument, isDdqError } from "../engine/errors.js";
+import { invalidArgument, isDdqError } from "../engine/errors.js";
 import type { LeaseRequest as EngineLeaseRequest, Scheduler } from "../scheduler.js";
 import type { CallGuard } from "./callGuard.js";
 import { toServiceError } from "./grpcStatus.js";
@@ -23,20 +23,6 @@ import { leasedTaskToPb } from "./taskMessages.js";
 const DEADLINE_MARGIN_MS = 250;
 /** The longest long-poll wait accepted. */
 const MAX_WAIT_MS = 60_000;
-
-/**
- * Redis 7 answers a script's `error_reply('NOT_FOUND')` (a code with no text after it) as
- * "ERR NOT_FOUND", which the engine's mapScriptError does not recognise: Extend and Fail of an
- * unknown task (or with the wrong topic) would answer INTERNAL. Mapped here, at the boundary,
- * until the engine matches the prefixed form itself.
- */
-function scriptNotFound(id: string): (error: unknown) => never {
-  return (error) => {
-    if (error instanceof Error && !isDdqError(error) && /^(ERR )?NOT_FOUND\b/.test(error.message))
-      throw new DdqError("NOT_FOUND", `task ${id} not found (in the topic given)`);
-    throw error;
-  };
-}
 
 export function workerServiceHandlers(scheduler: Scheduler, guard: CallGuard): WorkerServiceServer {
   return {
@@ -60,9 +46,12 @@ export function workerServiceHandlers(scheduler: Scheduler, guard: CallGuard): W
     extend: guard.unary<ExtendRequest, ExtendResponse>("Extend", async (request) => {
       const extendMs = durationMs(request.extendBy, "extend_by");
       if (extendMs === undefined) throw invalidArgument("extend_by", "is required");
-      const result = await scheduler
-        .extend(request.id, request.topic, request.leaseToken, extendMs)
-        .catch(scriptNotFound(request.id));
+      const result = await scheduler.extend(
+        request.id,
+        request.topic,
+        request.leaseToken,
+        extendMs,
+      );
       return {
         leaseExpireTime: new Date(result.leaseExpiresAtMs),
         cancelRequested: result.cancelRequested,
@@ -98,15 +87,14 @@ export function workerServiceHandlers(scheduler: Scheduler, guard: CallGuard): W
       };
     }),
     fail: guard.unary<FailRequest, FailResponse>("Fail", async (request) => {
-      const outcome = await scheduler
-        .fail(
-          request.id,
-          request.topic,
-          request.leaseToken,
-          request.error,
-          request.retryable ?? true,
-        )
-        .catch(scriptNotFound(request.id));
+      const outcome = await scheduler.fail(
+        request.id,
+        request.topic,
+        request.leaseToken,
+        request.error,
+        request.retryable ?? true,
+      );
+
       if (outcome.outcome === "retrying") {
         return {
           outcome: FailResponse_Outcome.OUTCOME_RETRYING,

@@ -372,6 +372,12 @@ describe("TaskService", () => {
     await expectStatus(client.requeueDead(leased.id), GrpcCode.FAILED_PRECONDITION);
     const running = await leaseOne("br.running");
     await expectStatus(client.requeueDead(running.id), GrpcCode.FAILED_PRECONDITION);
+    const { task: ready } = await client.enqueue(spec({ topic: "br.ready" }));
+    const never = await expectStatus(
+      client.requeueDead(ready?.id ?? ""),
+      GrpcCode.FAILED_PRECONDITION,
+    );
+    expect(never.message).toContain("is ready, not dead");
     // Cancelling twice is not an error: the second answers UNCHANGED.
     const { task } = await client.enqueue(
       spec({ topic: "br.cancel", due: { $case: "delay", value: ms(60_000) } }),

@@ -184,7 +184,7 @@ describe("task commands", () => {
       ]),
     );
     expectExit(cancelled, EXIT.ok);
-    expect(cancelled.json()).toEqual({ id, outcome: 1, state: "cancelled" });
+    expect(cancelled.json()).toEqual({ id, outcome: "cancelled", state: "cancelled" });
     expectExit(requeued, EXIT.ok);
     expect(requeued.json()).toEqual([{ id: deadId, state: "ready", requeued: true }]);
     expect((await client.get(id)).state).toBe(TaskState.TASK_STATE_CANCELLED);
@@ -195,11 +195,14 @@ describe("task commands", () => {
     await client.enqueue(
       TaskSpec.fromPartial({ topic: "cli.idem", idempotencyKey: "k1", payload: Buffer.from("1") }),
     );
-    const [cancelDone, requeueDone, idempotency] = await Promise.all([
+    const [cancelAgain, cancelDone, requeueDone, idempotency] = await Promise.all([
+      ddq(["cancel", id]),
       ddq(["cancel", doneId]),
       ddq(["dead", "requeue", doneId]),
       ddq(["enqueue", "--topic", "cli.idem", "--idempotency-key", "k1", "--payload", "2"]),
     ]);
+    expectExit(cancelAgain, EXIT.ok);
+    expect(cancelAgain.stdout.split("\n")[1]?.split(/\s+/)).toEqual([id, "unchanged", "cancelled"]);
     expectExit(cancelDone, EXIT.conflict);
     expect(cancelDone.stderr).toContain("cannot be cancelled");
     expectExit(requeueDone, EXIT.conflict);
