@@ -19,8 +19,6 @@ import {
   watchCommand,
   type CommandIo,
 } from "./commands/clientCommands.js";
-import { runScheduler } from "./commands/schedulerCommand.js";
-import { runWorker } from "./commands/workerCommand.js";
 import { readStatusDetails } from "../scheduler/api/grpcStatus.js";
 import { Metadata } from "@grpc/grpc-js";
 
@@ -151,8 +149,12 @@ async function main(argv: string[]): Promise<number> {
   const format = settings.string("output", "table");
   if (format !== "table" && format !== "json")
     throw new UsageError(`-o must be table or json, got "${format}"`);
-  if (command === "scheduler") return runScheduler(settings);
-  if (command === "worker") return runWorker(settings);
+  // Loaded on demand: the components pull in Redis, Kubernetes and metrics code that the client
+  // commands do not need (it tripled the start time of every `ddq get`).
+  if (command === "scheduler")
+    return (await import("./commands/schedulerCommand.js")).runScheduler(settings);
+  if (command === "worker")
+    return (await import("./commands/workerCommand.js")).runWorker(settings);
   const run = CLIENT_COMMANDS[command];
   if (run === undefined) throw new UsageError(`unknown command "${command}"`);
   return run({ settings, args: parsed.positionals, format: format });

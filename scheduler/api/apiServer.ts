@@ -18,7 +18,7 @@ import { TaskServiceService } from "../../proto/gen/ddq/v1/task_service.js";
 import { WorkerServiceService } from "../../proto/gen/ddq/v1/worker_service.js";
 import type { Scheduler } from "../scheduler.js";
 import type { Authenticator } from "./authenticator.js";
-import { CallGuard } from "./callGuard.js";
+import { CallGuard, decodeGuarded } from "./callGuard.js";
 import { cronServiceHandlers } from "./cronService.js";
 import { PeerRouter } from "./peerRouter.js";
 import { RateLimiter } from "./rateLimiter.js";
@@ -104,9 +104,18 @@ export class ApiServer {
       options.peerCredentials ?? channelCredentials.createInsecure(),
       options.peerServerName,
     );
-    server.addService(TaskServiceService, taskServiceHandlers(scheduler, guard, router));
-    server.addService(CronServiceService, cronServiceHandlers(scheduler, guard, router));
-    server.addService(WorkerServiceService, workerServiceHandlers(scheduler, guard, router));
+    server.addService(
+      decodeGuarded(TaskServiceService),
+      taskServiceHandlers(scheduler, guard, router),
+    );
+    server.addService(
+      decodeGuarded(CronServiceService),
+      cronServiceHandlers(scheduler, guard, router),
+    );
+    server.addService(
+      decodeGuarded(WorkerServiceService),
+      workerServiceHandlers(scheduler, guard, router),
+    );
     const health = new HealthImplementation({ "": "NOT_SERVING" });
     health.addToServer(server);
     const root = protoRoot();

@@ -7,6 +7,8 @@ import {
   status as GrpcCode,
   type Metadata,
   type handleServerStreamingCall,
+  type MethodDefinition,
+  type ServiceDefinition,
   type handleUnaryCall,
   type ServerUnaryCall,
   type ServerWritableStream,
@@ -18,7 +20,7 @@ import type { RateLimiter } from "./rateLimiter.js";
 /** What the guard needs of a unary or server-streaming call. */
 type ServerSurfaceCall = Pick<
   ServerUnaryCall<unknown, unknown>,
-  "metadata" | "getDeadline" | "getAuthContext" | "on" | "removeListener"
+  "metadata" | "getDeadline" | "getAuthContext" | "on" | "removeListener" | "cancelled"
 >;
 
 export interface CallContext {
@@ -44,6 +46,44 @@ function deadlineOf(call: ServerSurfaceCall): number {
   const deadline = call.getDeadline();
   if (deadline instanceof Date) return deadline.getTime();
   return Number.isFinite(deadline) ? deadline : Number.POSITIVE_INFINITY;
+}
+
+/** What a request that does not decode becomes (see `decodeGuarded`). */
+export class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The service definition with request decoding that never throws: bytes that are not a valid
+ * message become a MalformedRequest, which the guard answers INVALID_ARGUMENT (a decoder that
+ * throws makes grpc-js answer INTERNAL, a server error, for what is the client's).
+ */
+export function decodeGuarded<S extends ServiceDefinition>(definition: S): S {
+  const guarded: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(definition) as [
+    string,
+    MethodDefinition<unknown, unknown>,
+  ][]) {
+    guarded[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch (error) {
+          return new MalformedRequest(error instanceof Error ? error.message : String(error));
+        }
+      },
+    };
+  }
+  return guarded as S;
+}
+
+function malformed(method: string, request: unknown): Error | undefined {
+  if (!(request instanceof MalformedRequest)) return undefined;
+  return statusError(
+    GrpcCode.INVALID_ARGUMENT,
+    `the request is not a valid ${method}Request message: ${request.reason}`,
+  );
 }
 
 export class CallGuard {
@@ -101,6 +141,8 @@ export class CallGuard {
       controller.abort(new Error("call cancelled"));
     };
     call.on("cancelled", onCancel);
+    // A client that gave up before the handler started: its "cancelled" event has already fired.
+    if (call.cancelled) onCancel();
     const timer = Number.isFinite(deadlineMs)
       ? setTimeout(onCancel, Math.max(0, deadlineMs - Date.now()))
       : undefined;
@@ -142,6 +184,12 @@ export class CallGuard {
         callback(this.failed(method, error));
         return;
       }
+      const bad = malformed(method, call.request);
+      if (bad !== undefined) {
+        admitted.release();
+        callback(this.failed(method, bad));
+        return;
+      }
       handler(call.request, admitted.context).then(
         (response) => {
           admitted.release();
@@ -170,6 +218,12 @@ export class CallGuard {
         admitted = this.admit(call);
       } catch (error) {
         call.emit("error", this.failed(method, error));
+        return;
+      }
+      const bad = malformed(method, call.request);
+      if (bad !== undefined) {
+        admitted.release();
+        call.emit("error", this.failed(method, bad));
         return;
       }
       handler(call.request, admitted.context, call).then(

@@ -30,6 +30,8 @@ const CODE_OF: Record<DdqErrorCode, GrpcCode> = {
 const FIELD_RENAMES: [RegExp, string][] = [
   [/due\.atMs$/, "due_time"],
   [/due\.delayMs$/, "delay"],
+  // The horizon check in Redis (enqueue.lua) names `due`: only absolute due times reach it.
+  [/(?<=^|\.)due$/, "due_time"],
   [/backoff\.delayMs$/, "backoff.fixed.delay"],
   [/backoff\.initialMs$/, "backoff.exponential.initial"],
   [/backoff\.maxMs$/, "backoff.exponential.max"],
@@ -51,7 +53,27 @@ export function protoFieldPath(field: string): string {
   return path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-function withDetails(code: GrpcCode, message: string, details: Status["details"]): ServiceError {
+/** Longest message (and field description) sent: they echo client input, and travel in trailers. */
+const MAX_MESSAGE_CHARS = 512;
+
+/**
+ * A message cut to MAX_MESSAGE_CHARS. Messages quote request values (an id, a topic): unbounded,
+ * a huge one makes trailers the client cannot take, and the call hangs until its deadline.
+ */
+export function boundedMessage(text: string): string {
+  if (text.length <= MAX_MESSAGE_CHARS) return text;
+  let cut = text.slice(0, MAX_MESSAGE_CHARS);
+  // Never end on half a surrogate pair (it could not be encoded).
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}... (${text.length - cut.length} more characters)`;
+}
+
+function withDetails(
+  code: GrpcCode,
+  fullMessage: string,
+  details: Status["details"],
+): ServiceError {
+  const message = boundedMessage(fullMessage);
   const metadata = new Metadata();
   metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode({ code, message, details }).finish()));
   return Object.assign(new Error(message), { code, details: message, metadata });
@@ -63,7 +85,8 @@ export function statusError(code: GrpcCode, message: string): ServiceError {
 }
 
 /** A status for a bad request field. */
-export function invalidArgumentStatus(field: string, description: string): ServiceError {
+export function invalidArgumentStatus(field: string, fullDescription: string): ServiceError {
+  const description = boundedMessage(fullDescription);
   const message = `${field}: ${description}`;
   const badRequest = BadRequest.encode({
     fieldViolations: [{ field, description, reason: "INVALID_ARGUMENT" }],
@@ -83,6 +106,20 @@ export function retryableStatus(
   return withDetails(code, message, [
     { typeUrl: RETRY_INFO_TYPE, value: Buffer.from(retry.finish()) },
   ]);
+}
+
+/**
+ * An engine script's bare `NOT_FOUND` error reply. Redis 7 answers `error_reply('NOT_FOUND')` (a
+ * code with no text after it) as "ERR NOT_FOUND", which the engine's mapScriptError does not
+ * recognise, so it arrives here as a raw Redis error (Extend or Fail of an unknown task, or with
+ * another topic; RequeueDead of a task that never ran).
+ */
+export function isScriptNotFound(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    !(error instanceof DdqError) &&
+    /^(ERR )?NOT_FOUND$/.test(error.message)
+  );
 }
 
 /**
@@ -112,6 +149,7 @@ export function toServiceError(error: unknown): ServiceError {
     return metadataError;
   }
   if (isServiceError(error)) return error;
+  if (isScriptNotFound(error)) return withDetails(GrpcCode.NOT_FOUND, "task not found", []);
   return withDetails(GrpcCode.INTERNAL, "internal error (logged by the scheduler)", []);
 }
 

@@ -29,12 +29,13 @@ import {
   type WatchEventsRequest,
   type WatchEventsResponse,
 } from "../../proto/gen/ddq/v1/task_service.js";
-import { DdqError, invalidArgument } from "../engine/errors.js";
+import { DdqError, invalidArgument, isDdqError } from "../engine/errors.js";
 import type { EnqueueResult, Task } from "../engine/model.js";
 import type { LifecycleEvent, ListRequest, Scheduler } from "../scheduler.js";
 import { prepareTask } from "../engine/validation.js";
 import type { CallContext, CallGuard } from "./callGuard.js";
 import { PeerRouter } from "./peerRouter.js";
+import { isScriptNotFound } from "./grpcStatus.js";
 import { timestampMs } from "./protoTime.js";
 import {
   stateFromPb,
@@ -118,6 +119,8 @@ async function writeEvents(
   signal: AbortSignal,
 ): Promise<void> {
   if (call.write(response)) return;
+  // An aborted signal fires no more "abort" events, and a cancelled call never drains.
+  if (signal.aborted) return;
   await new Promise<void>((resolve) => {
     const done = (): void => {
       signal.removeEventListener("abort", done);
@@ -336,7 +339,15 @@ export function taskServiceHandlers(
       "RequeueDead",
       (request, context) =>
         router.singleShard(TaskServiceService.requeueDead, request, context, async () => {
-          const result = await scheduler.requeueDead(request.id);
+          const result = await scheduler.requeueDead(request.id).catch(async (error: unknown) => {
+            if (!isScriptNotFound(error) && !isDdqError(error, "NOT_FOUND")) throw error;
+            // A task that exists (get finds it) but has no run to requeue was never dead.
+            const task = await scheduler.get(request.id);
+            throw new DdqError(
+              "FAILED_PRECONDITION",
+              `task ${request.id} is ${task.state}, not dead`,
+            );
+          });
           return { state: stateToPb(result.state), requeued: result.outcome === "requeued" };
         }),
     ),

@@ -92,6 +92,13 @@ export function workerServiceHandlers(
     const local: number[] = [];
     const remote = new Map<number, number[]>();
     request.items.forEach((item, i) => {
+      // Checked here, before the split, so errors name the caller's index.
+      if (item.result.length > scheduler.limits.maxResultBytes) {
+        throw invalidArgument(
+          `items[${i}].result`,
+          `is ${item.result.length} bytes, more than the limit of ${scheduler.limits.maxResultBytes}`,
+        );
+      }
       const shard = scheduler.shardOfTask(item.id, `items[${i}].id`);
       if (scheduler.leads(shard) || PeerRouter.isForwarded(context)) local.push(i);
       else remote.set(shard, [...(remote.get(shard) ?? []), i]);

@@ -93,7 +93,8 @@ export type FailOutcome =
 /** Maps an error reply of a script to a typed error; anything else is passed through. */
 export function mapScriptError(error: unknown, shard: number): unknown {
   if (!(error instanceof Error)) return error;
-  const message = error.message;
+  // Redis 7 prefixes a script's bare error reply with "ERR ".
+  const message = error.message.replace(/^ERR /, "");
   if (message.startsWith("STALE_EPOCH")) {
     return new DdqError(
       "STALE_EPOCH",
