@@ -165,21 +165,23 @@ export class ApiServer {
     for (const name of ["", ...SERVICE_NAMES]) this.health.setStatus(name, "NOT_SERVING");
     this.guard.drain();
     this.router.close();
-    const servers = [this.server, this.healthServer].filter((s): s is Server => s !== undefined);
-    await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => {
-              server.forceShutdown();
-              resolve();
-            }, graceMs);
-            server.tryShutdown(() => {
-              clearTimeout(timer);
-              resolve();
-            });
-          }),
-      ),
-    );
+    // The API first; the plaintext health port stays up (answering NOT_SERVING to probes on new
+    // connections) until the API has drained.
+    await stopServer(this.server, graceMs);
+    if (this.healthServer !== undefined) await stopServer(this.healthServer, 1_000);
   }
+}
+
+/** tryShutdown (in-flight calls finish), forced after `graceMs`. */
+function stopServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
