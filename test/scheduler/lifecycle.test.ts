@@ -417,6 +417,86 @@ describe("task lifecycle on a real redis-server", () => {
     );
   });
 
+  it("keeps the packed record unchanged in the task hash from the first lease on", async () => {
+    scheduler = await startTestScheduler(db, { shardCount: 1 });
+    const payload = Buffer.from([0x0a, 0x00, 0xff, 0x41]);
+    const { task } = await scheduler.enqueue({
+      topic: "packed",
+      payload,
+      priority: 5,
+      maxAttempts: 3,
+      backoff: { kind: "fixed", delayMs: 200 },
+    });
+    const keys = `${scheduler.prefix}:{0}`;
+    const record = await db.client.hgetBuffer(`${keys}:pending`, task.id);
+    const [first] = await scheduler.lease({ topics: ["packed"], max: 1 });
+    const hash = await db.client.hgetallBuffer(`${keys}:t:${task.id}`);
+    // One field for the record, the topic, and only the lease's fields beside it.
+    expect(Object.keys(hash).sort()).toEqual(["at", "lx", "r", "st", "tk", "tp"]);
+    expect(hash.r).toEqual(record);
+    const outcome = await scheduler.fail(task.id, "packed", first?.leaseToken ?? "", "boom");
+    if (outcome.outcome !== "retrying") throw new Error("expected a retry");
+    // The retry's due time overrides the record's; the rest still comes from the record.
+    expect(await scheduler.get(task.id)).toMatchObject({
+      state: "scheduled",
+      dueAtMs: outcome.retryAtMs,
+      priority: 5,
+      maxAttempts: 3,
+      attempt: 1,
+      lastError: "boom",
+    });
+    const [second] = await scheduler.lease({ topics: ["packed"], max: 1, waitMs: 5_000 });
+    expect(second).toMatchObject({ id: task.id, attempt: 2, maxAttempts: 3 });
+    expect(Buffer.from(second?.payload ?? new Uint8Array())).toEqual(payload);
+    expect((await db.client.hgetBuffer(`${keys}:t:${task.id}`, "r")) ?? undefined).toEqual(record);
+    await scheduler.ack(task.id, "packed", second?.leaseToken ?? "", bytes("done"));
+    const done = await scheduler.get(task.id);
+    expect(done).toMatchObject({ state: "succeeded", attempt: 2, priority: 5 });
+    expect(Buffer.from(done.payload)).toEqual(payload);
+    expect(text(done.result ?? new Uint8Array())).toBe("done");
+  });
+
+  it("expires finished tasks through the finished index (no TTL per task), once a leader runs", async () => {
+    const prefix = `exp${Date.now()}`;
+    const options = { prefix, shardCount: 1, defaults: { finishedRetentionMs: 1_000 } };
+    scheduler = await startTestScheduler(db, options);
+    const keys = `${prefix}:{0}`;
+    const { task: acked } = await scheduler.enqueue({ topic: "x" });
+    const { task: cancelled } = await scheduler.enqueue({ topic: "x", due: { delayMs: 60_000 } });
+    const [leased] = await scheduler.lease({ topics: ["x"], max: 1 });
+    await scheduler.ack(acked.id, "x", leased?.leaseToken ?? "");
+    await scheduler.cancel(cancelled.id);
+    for (const id of [acked.id, cancelled.id]) {
+      expect(await db.client.pttl(`${keys}:t:${id}`)).toBe(-1);
+      expect(await db.client.zscore(`${keys}:finished`, id)).not.toBeNull();
+    }
+    expect((await scheduler.get(acked.id)).state).toBe("succeeded");
+    expect((await scheduler.get(cancelled.id)).state).toBe("cancelled");
+    // Without a leader nothing deletes them: still there after the retention.
+    await scheduler.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    expect(await db.client.exists(`${keys}:t:${acked.id}`)).toBe(1);
+    // The next leader's firing loop deletes each hash with its finished-index entry.
+    scheduler = await startTestScheduler(db, options);
+    await waitFor(
+      async () =>
+        (await db.client.exists(`${keys}:t:${acked.id}`, `${keys}:t:${cancelled.id}`)) === 0,
+      { description: "the finished tasks to be deleted", timeoutMs: 10_000 },
+    );
+    expect(await db.client.zcard(`${keys}:finished`)).toBe(0);
+    await expect(scheduler.get(acked.id)).rejects.toSatisfy((e) => isDdqError(e, "NOT_FOUND"));
+    // A task finished now is kept for its retention, then deleted by the loop's next look.
+    const { task: later } = await scheduler.enqueue({ topic: "x" });
+    const [again] = await scheduler.lease({ topics: ["x"], max: 1 });
+    await scheduler.ack(later.id, "x", again?.leaseToken ?? "");
+    const finishedAt = Date.now();
+    await waitFor(async () => (await db.client.exists(`${keys}:t:${later.id}`)) === 0, {
+      description: "the later task to be deleted",
+      timeoutMs: 10_000,
+    });
+    expect(Date.now() - finishedAt).toBeGreaterThanOrEqual(900);
+  });
+
   it("keeps working after the script cache is flushed (NOSCRIPT)", async () => {
     scheduler = await startTestScheduler(db);
     await scheduler.enqueue({ topic: "ns" });
