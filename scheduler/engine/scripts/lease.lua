@@ -27,13 +27,22 @@ local function run()
   local out = {}
   local n = 0
 
+  -- The memo of a request: "<token prefix> <id 1> <id 2> ...", the ids the first call took
+  -- from the ready queue, in order; the i-th one's token was "<token prefix><i>".
   local memo = redis.call('GET', KEYS[8])
   if memo then
-    for id, token in string.gmatch(memo, '(%S+) (%S+)') do
-      local f = redis.call('HMGET', KEYS[7] .. id, 'r', 'at', 'lx', 'st', 'tk')
-      if f[4] == 'leased' and f[5] == token then
-        out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, f[1], f[2], token, f[3]
-        n = n + 5
+    local tokenPrefix, i = nil, 0
+    for word in string.gmatch(memo, '%S+') do
+      if not tokenPrefix then
+        tokenPrefix = word
+      else
+        i = i + 1
+        local token = tokenPrefix .. i
+        local f = redis.call('HMGET', KEYS[7] .. word, 'r', 'at', 'lx', 'st', 'tk')
+        if f[4] == 'leased' and f[5] == token then
+          out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = word, f[1], f[2], token, f[3]
+          n = n + 5
+        end
       end
     end
     return out
@@ -49,8 +58,20 @@ local function run()
     local part = redis.call('HMGET', KEYS[9], unpack(ids, c, math.min(c + 999, #ids)))
     for j = 1, #part do records[c + j - 1] = part[j] end
   end
-  local answer, leasedArgs, fromPending = {}, {}, {}
+  local leasedArgs, fromPending = {}, {}
   local taken = 0
+  -- Lease expiry by lease timeout (a batch's tasks mostly share one).
+  local expiries = {}
+  local function expiryFor(record)
+    if override > 0 then return int(now + override) end
+    local leaseTimeout = string.match(record, RECORD_LEASE_TIMEOUT)
+    local expiry = expiries[leaseTimeout]
+    if not expiry then
+      expiry = int(now + tonumber(leaseTimeout))
+      expiries[leaseTimeout] = expiry
+    end
+    return expiry
+  end
   for i, id in ipairs(ids) do
     local taskKey = KEYS[7] .. id
     local token = tokenPrefix .. i
@@ -65,7 +86,7 @@ local function run()
       if record then attempt = tonumber(f[2] or '0') + 1 end
     end
     if attempt then
-      local expiry = int(now + ((override > 0) and override or tonumber(string.match(record, RECORD_LEASE_TIMEOUT))))
+      local expiry = expiryFor(record)
       if attempt == 1 and records[i] then
         redis.call('HSET', taskKey, 'r', record, 'tp', topic, 'st', 'leased', 'at', 1, 'tk', token, 'lx', expiry)
         fromPending[#fromPending + 1] = id
@@ -75,7 +96,6 @@ local function run()
       taken = taken + 1
       leasedArgs[taken * 2 - 1] = expiry
       leasedArgs[taken * 2] = id
-      answer[taken] = id .. ' ' .. token
       event('leased', id, topic, attempt)
       out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, record, attempt, token, expiry
       n = n + 5
@@ -89,7 +109,7 @@ local function run()
     count(KEYS[5], topic, 'ready', -#ids)
     count(KEYS[5], topic, 'leased', taken)
     refreshHead(KEYS[3], KEYS[4], topic)
-    redis.call('SET', KEYS[8], table.concat(answer, ' '), 'PX', ARGV[7])
+    redis.call('SET', KEYS[8], tokenPrefix .. ' ' .. table.concat(ids, ' '), 'PX', ARGV[7])
   elseif #ids > 0 then
     count(KEYS[5], topic, 'ready', -#ids)
   end

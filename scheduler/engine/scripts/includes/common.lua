@@ -153,6 +153,7 @@ local OCCURRENCE_PATTERN = '^([^:]+):(m?)(%d+)%-%d+$'
 -- Records that occurrence `id` finished with `outcome` (succeeded | dead | cancelled) in its
 -- schedule's history, if `id` is an occurrence and its schedule still exists.
 local function recordOccurrence(base, id, outcome, now, attempt)
+  if not string.find(id, ':', 1, true) then return end
   local sid, manual, slot = string.match(id, OCCURRENCE_PATTERN)
   if not sid then return end
   redis.call('SREM', base .. 'cron-active:' .. sid, id)
