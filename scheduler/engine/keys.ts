@@ -46,7 +46,7 @@ export class ShardKeys {
   scheduled(topic: string): string {
     return `${this.base}:scheduled:${topic}`;
   }
-  /** zset task id -> (MAX_PRIORITY - priority) * 2^42 + due time: lowest score leases first. */
+  /** zset task id -> due time - priority * 2^42: lowest score leases first. */
   ready(topic: string): string {
     return `${this.base}:ready:${topic}`;
   }

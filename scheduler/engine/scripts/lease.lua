@@ -79,16 +79,16 @@ local function run()
     if record then
       -- First delivery (the common case): the record moves, unchanged, from the pending hash
       -- into a new task hash, with the lease's fields.
-      attempt = 1
+      attempt = '1'
     else
       local f = redis.call('HMGET', taskKey, 'r', 'at')
       record = f[1]
-      if record then attempt = tonumber(f[2] or '0') + 1 end
+      if record then attempt = tostring(tonumber(f[2] or '0') + 1) end
     end
     if attempt then
       local expiry = expiryFor(record)
-      if attempt == 1 and records[i] then
-        redis.call('HSET', taskKey, 'r', record, 'tp', topic, 'st', 'leased', 'at', 1, 'tk', token, 'lx', expiry)
+      if records[i] then
+        redis.call('HSET', taskKey, 'r', record, 'tp', topic, 'st', 'leased', 'at', '1', 'tk', token, 'lx', expiry)
         fromPending[#fromPending + 1] = id
       else
         redis.call('HSET', taskKey, 'st', 'leased', 'at', attempt, 'tk', token, 'lx', expiry)

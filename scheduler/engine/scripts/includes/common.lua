@@ -38,9 +38,12 @@ local function flushEvents(eventsKey, maxLen)
   end
 end
 
--- Ready-queue order: higher priority first, then earlier due time (priority 0..1000, due < 2^42).
+-- Ready-queue order: higher priority first, then earlier due time (priority 0..1000, due < 2^42):
+-- due - priority * 2^42. A priority-0 task's score is its due time, so fireDue can pass the due
+-- time it read (a string) through unchanged.
 local function readyScore(priority, dueAt)
-  return (1000 - tonumber(priority)) * 4398046511104 + tonumber(dueAt)
+  if priority == '0' then return dueAt end
+  return tonumber(dueAt) - tonumber(priority) * 4398046511104
 end
 
 -- Keeps `indexKey` (topic -> earliest score of the topic's set) in step with `setKey`.
