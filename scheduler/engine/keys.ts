@@ -58,7 +58,10 @@ export class ShardKeys {
   get dead(): string {
     return `${this.base}:dead`;
   }
-  /** zset task id -> finish time (ms) of succeeded and cancelled tasks, trimmed by retention. */
+  /**
+   * zset task id -> finish time (ms) of succeeded and cancelled tasks: their expiry (each task
+   * hash is deleted with its entry once the retention ended; see scripts/expireFinished.lua).
+   */
   get finished(): string {
     return `${this.base}:finished`;
   }
