@@ -146,10 +146,10 @@ async function main(): Promise<number> {
     ]);
     processes.push(...started.map((s) => s.process));
 
-    const demoTask = readFileSync(
-      join(root, "examples/delayedtask-demo.yaml"),
-      "utf8",
-    ).replace("http://127.0.0.1:8080/orders/1234/cancel", webUrl);
+    const demoTask = readFileSync(join(root, "examples/delayedtask-demo.yaml"), "utf8").replace(
+      "http://127.0.0.1:8080/orders/1234/cancel",
+      webUrl,
+    );
     writeFileSync(join(dir, "delayedtask-demo.yaml"), demoTask);
     await kubectl("apply", "-n", NAMESPACE, "-f", join(dir, "delayedtask-demo.yaml"));
     await kubectl("apply", "-n", NAMESPACE, "-f", join(root, "examples/crontask-every-5s.yaml"));
