@@ -334,7 +334,11 @@ export class ShardEngine {
       items.length,
     ];
     for (const item of items)
-      args.push(item.id, item.leaseToken, Buffer.from(item.result ?? new Uint8Array()));
+      args.push(
+        item.id,
+        item.leaseToken,
+        item.result === undefined ? "" : Buffer.from(item.result),
+      );
     const reply = replyArray(
       await this.run(
         "ack",
