@@ -79,8 +79,8 @@ local function inChunks(command, key, args)
   end
 end
 
---[[ Retention of finished tasks. A succeeded or cancelled task's hash has no TTL of its own (a
-  PEXPIRE per task was a tenth of the drain's Redis time): the shard's finished index (id ->
+--[[ Retention of finished tasks. A succeeded or cancelled task's hash has no TTL of its own (it
+  saves ack a PEXPIRE call per task): the shard's finished index (id ->
   finish time) says when its retention ends, and expireFinished deletes the task hashes whose
   retention has ended, oldest first, at most `limit` per call. ack, cancel, fail and
   recoverExpired call it after finishing tasks; the leader's firing loop calls it (script
