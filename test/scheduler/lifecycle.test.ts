@@ -2,6 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Scheduler } from "../../scheduler/scheduler.js";
 import { backoffDelayMs } from "../../scheduler/engine/backoffCodec.js";
 import { isDdqError } from "../../scheduler/engine/errors.js";
+import { ShardKeys } from "../../scheduler/engine/keys.js";
+import { ScriptRunner } from "../../scheduler/engine/scripts.js";
+import { ShardEngine } from "../../scheduler/engine/shardEngine.js";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { useFreshRedisDatabase } from "../env/testContext.js";
 import { waitFor } from "../env/waitFor.js";
@@ -495,6 +498,46 @@ describe("task lifecycle on a real redis-server", () => {
       timeoutMs: 10_000,
     });
     expect(Date.now() - finishedAt).toBeGreaterThanOrEqual(900);
+  });
+
+  it("ack deletes finished tasks past their retention on the way, without a firing loop", async () => {
+    const prefix = `ackexp${Date.now()}`;
+    const retentionMs = 500;
+    scheduler = await startTestScheduler(db, {
+      prefix,
+      shardCount: 1,
+      defaults: { finishedRetentionMs: retentionMs },
+    });
+    const keys = new ShardKeys(prefix, 0);
+    const { task: first } = await scheduler.enqueue({ topic: "y" });
+    const { task: second } = await scheduler.enqueue({ topic: "y" });
+    const leased = await scheduler.lease({ topics: ["y"], max: 2 });
+    const token = (id: string): string => leased.find((t) => t.id === id)?.leaseToken ?? "";
+    await scheduler.ack(first.id, "y", token(first.id));
+    // No leader from here on: only the ack below can delete the first task.
+    await scheduler.stop();
+    await new Promise((resolve) => setTimeout(resolve, retentionMs + 300));
+    expect(await db.client.exists(keys.task(first.id))).toBe(1);
+    const epoch = (await db.client.get(keys.epoch)) ?? "";
+    const engine = new ShardEngine(new ScriptRunner(db.client), keys, epoch, {
+      maxHorizonMs: 86_400_000,
+      eventsMaxLen: 1_000,
+      idempotencyRetentionMs: 60_000,
+      finishedRetentionMs: retentionMs,
+      leaseRequestRetentionMs: 60_000,
+    });
+    expect(await engine.ack("y", [{ id: second.id, leaseToken: token(second.id) }])).toEqual([
+      "ok",
+    ]);
+    expect(await db.client.exists(keys.task(first.id))).toBe(0);
+    expect(await db.client.zscore(keys.finished, first.id)).toBeNull();
+    // The task just acked is kept for its retention.
+    expect(await db.client.exists(keys.task(second.id))).toBe(1);
+    expect(await db.client.zscore(keys.finished, second.id)).not.toBeNull();
+    // A resent ack of the same lease still answers "already" and deletes nothing else.
+    expect(await engine.ack("y", [{ id: second.id, leaseToken: token(second.id) }])).toEqual([
+      "already",
+    ]);
   });
 
   it("keeps working after the script cache is flushed (NOSCRIPT)", async () => {
