@@ -53,9 +53,12 @@ export class Alarm {
   }
 }
 
+/** Shortest time between two expiry passes over a shard's finished tasks (they are batched). */
+export const FINISHED_EXPIRY_INTERVAL_MS = 1_000;
+
 /**
- * The firing loop of one shard, run by its leader: move due tasks to ready queues and recover
- * expired leases, then sleep until the next due time or lease expiry, whichever is first. A
+ * The firing loop of one shard, run by its leader: move due tasks to ready queues, recover
+ * expired leases and delete finished tasks whose retention ended, then sleep until the next due time or lease expiry, whichever is first. A
  * timer, not a polling interval, decides precision: the loop converts Redis-clock instants to the
  * local clock using the offset measured on every script call. An enqueue of an earlier task
  * wakes it through `wake()` (local calls and the shard's pub/sub channel).
@@ -68,6 +71,8 @@ export class FiringLoop {
   private clockOffsetMs = 0;
   /** Whether the last pass moved anything (if not, an early wake-up waits 1 ms, not 0). */
   private lastPassMoved = false;
+  /** Redis time at which finished tasks may next be past their retention (0: look now). */
+  private finishedExpiryDueMs = 0;
 
   constructor(
     private readonly engine: ShardEngine,
@@ -184,6 +189,7 @@ export class FiringLoop {
     ) {
       this.lastPassMoved = true;
     }
+    if (this.redisNow() >= this.finishedExpiryDueMs) await this.expireFinished();
     const [nextDue, nextExpiry, nextSchedule] = await Promise.all([
       this.redis.zrange(keys.dueTopics, 0, 0, "WITHSCORES"),
       this.redis.zrange(keys.leaseTopics, 0, 0, "WITHSCORES"),
@@ -192,6 +198,35 @@ export class FiringLoop {
     const candidates = [nextDue[1], nextExpiry[1], nextSchedule[1]]
       .filter((v): v is string => v !== undefined)
       .map(Number);
-    return candidates.length === 0 ? undefined : Math.min(...candidates);
+    candidates.push(this.finishedExpiryDueMs);
+    return Math.min(...candidates);
+  }
+
+  /**
+   * Deletes the shard's finished tasks whose retention ended (they have no TTL of their own),
+   * and plans the next look: when the oldest one left ends its retention, at least
+   * FINISHED_EXPIRY_INTERVAL_MS later (so expiries are batched), or, with none left, one
+   * retention from now (a task finished later cannot end its retention earlier).
+   */
+  private async expireFinished(): Promise<void> {
+    const retentionMs = this.engine.finishedRetentionMs;
+    // A few batches per pass, so that a large backlog does not delay firing.
+    for (let batch = 1; ; batch += 1) {
+      const result = await this.engine.expireFinished();
+      if (result.deleted >= SCRIPT_BATCH_LIMIT) {
+        if (batch < 5) continue;
+        this.finishedExpiryDueMs = result.nowMs;
+        this.lastPassMoved = true;
+        return;
+      }
+      this.finishedExpiryDueMs =
+        result.earliestFinishedMs === undefined
+          ? result.nowMs + retentionMs
+          : Math.max(
+              result.earliestFinishedMs + retentionMs,
+              result.nowMs + FINISHED_EXPIRY_INTERVAL_MS,
+            );
+      return;
+    }
   }
 }

@@ -46,7 +46,7 @@ export class ShardKeys {
   scheduled(topic: string): string {
     return `${this.base}:scheduled:${topic}`;
   }
-  /** zset task id -> (MAX_PRIORITY - priority) * 2^42 + due time: lowest score leases first. */
+  /** zset task id -> due time - priority * 2^42: lowest score leases first. */
   ready(topic: string): string {
     return `${this.base}:ready:${topic}`;
   }
@@ -58,7 +58,10 @@ export class ShardKeys {
   get dead(): string {
     return `${this.base}:dead`;
   }
-  /** zset task id -> finish time (ms) of succeeded and cancelled tasks, trimmed by retention. */
+  /**
+   * zset task id -> finish time (ms) of succeeded and cancelled tasks: their expiry (each task
+   * hash is deleted with its entry once the retention ended; see scripts/expireFinished.lua).
+   */
   get finished(): string {
     return `${this.base}:finished`;
   }

@@ -13,6 +13,7 @@ export const SCRIPT_NAMES = [
   "cancel",
   "requeueDead",
   "purgeDead",
+  "expireFinished",
   "acquireLeader",
   "releaseLeader",
   "bumpEpoch",

@@ -10,6 +10,7 @@ import {
   type ScriptArg,
   type ScriptRunner,
 } from "./scripts.js";
+import { parseRecord } from "./taskRecord.js";
 import type { PreparedTask } from "./validation.js";
 
 /** Settings every shard engine shares. */
@@ -128,6 +129,10 @@ export class ShardEngine {
 
   get shard(): number {
     return this.keys.shard;
+  }
+
+  get finishedRetentionMs(): number {
+    return this.settings.finishedRetentionMs;
   }
 
   private async run(
@@ -282,20 +287,21 @@ export class ShardEngine {
       ),
     );
     const tasks: LeasedTask[] = [];
-    for (let i = 0; i < reply.length; i += 8) {
-      const traceParent = replyString(reply[i + 6]);
-      const owner = replyString(reply[i + 7]);
+    for (let i = 0; i < reply.length; i += 5) {
+      const id = replyString(reply[i]);
+      const record = parseRecord(replyBytes(reply[i + 1]));
+      if (record === undefined) throw new Error(`task ${id}: malformed record`);
       const task: LeasedTask = {
-        id: replyString(reply[i]),
+        id,
         topic,
-        payload: replyBytes(reply[i + 1]),
+        payload: record.payload,
         attempt: replyNumber(reply[i + 2]),
-        maxAttempts: replyNumber(reply[i + 3]),
-        leaseToken: replyString(reply[i + 4]),
-        leaseExpiresAtMs: replyNumber(reply[i + 5]),
+        maxAttempts: Number(record.maxAttempts),
+        leaseToken: replyString(reply[i + 3]),
+        leaseExpiresAtMs: replyNumber(reply[i + 4]),
       };
-      if (traceParent !== "") task.traceParent = traceParent;
-      if (owner !== "") task.owner = JSON.parse(owner) as OwnerReference;
+      if (record.traceParent !== "") task.traceParent = record.traceParent;
+      if (record.owner !== "") task.owner = JSON.parse(record.owner) as OwnerReference;
       tasks.push(task);
     }
     return tasks;
@@ -329,7 +335,11 @@ export class ShardEngine {
       items.length,
     ];
     for (const item of items)
-      args.push(item.id, item.leaseToken, Buffer.from(item.result ?? new Uint8Array()));
+      args.push(
+        item.id,
+        item.leaseToken,
+        item.result === undefined ? "" : Buffer.from(item.result),
+      );
     const reply = replyArray(
       await this.run(
         "ack",
@@ -466,6 +476,24 @@ export class ShardEngine {
       ),
     ).map(replyString);
     return { outcome: outcome as "requeued" | "unchanged", state: state as TaskState };
+  }
+
+  /**
+   * Deletes up to `limit` finished (succeeded, cancelled) tasks whose retention has ended.
+   * Returns how many, the earliest finish time left in the index and the Redis time.
+   */
+  async expireFinished(
+    limit = SCRIPT_BATCH_LIMIT,
+  ): Promise<{ deleted: number; earliestFinishedMs: number | undefined; nowMs: number }> {
+    const k = this.keys;
+    const [deleted = 0, earliest = -1, now = 0] = replyArray(
+      await this.run(
+        "expireFinished",
+        [k.epoch, k.finished, k.taskPrefix],
+        [this.epoch, this.settings.finishedRetentionMs, limit],
+      ),
+    ).map(replyNumber);
+    return { deleted, earliestFinishedMs: earliest < 0 ? undefined : earliest, nowMs: now };
   }
 
   /** Deletes dead tasks that died at or before `diedAtOrBeforeMs`; loops until none is left. */

@@ -3,14 +3,74 @@ import { createdAtOfTaskId } from "./taskId.js";
 import { TASK_STATES, type OwnerReference, type Task, type TaskState } from "./model.js";
 
 /**
- * Field names of a task hash (short, to keep Redis memory per task low):
- * tp topic, pl payload, st state, due due time, pr priority (absent = 0), at attempt,
- * ma max attempts, bo backoff, lt lease timeout, ik idempotency key, ow owner JSON,
- * tc traceparent, lx lease expiry, tk lease token, lf token of the last applied
- * failure, cr cancel requested, le last error, rs result, fa finished. The creation time is
- * not stored: the id (a ULID) encodes it.
+ * A task hash (see scripts/includes/common.lua, "Where a task's record lives"): r the packed
+ * record (below), tp topic, and the fields that change: st state, at attempt, tk lease token,
+ * lx lease expiry, lf token of the last applied failure, cr cancel requested, le last error,
+ * rs result, fa finished, due the due time once a retry or requeue changed it (otherwise the
+ * record's). Short names keep Redis memory per task low. The creation time is not stored: the
+ * id (a ULID) encodes it.
  */
 export type TaskRecord = Map<string, Buffer>;
+
+/** Number of newline-terminated fields before the payload in a packed record. */
+const RECORD_FIELDS = 9;
+
+/** A task's packed record: what the task is, written at enqueue and never changed. */
+export interface PackedRecord {
+  topic: string;
+  dueAtMs: string;
+  priority: string;
+  maxAttempts: string;
+  backoff: string;
+  leaseTimeoutMs: string;
+  idempotencyKey: string;
+  owner: string;
+  traceParent: string;
+  payload: Buffer;
+}
+
+/**
+ * Decodes a packed record (a field of the pending hash, or field r of a task hash; format in
+ * scripts/includes/common.lua): "<topic>\n<due>\n<priority>\n<max attempts>\n<backoff>\n
+ * <lease timeout>\n<idempotency key>\n<owner JSON>\n<traceparent>\n<payload>". The payload is
+ * a view of `packed`, not a copy.
+ */
+export function parseRecord(bytes: Uint8Array): PackedRecord | undefined {
+  const packed = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fields: string[] = [];
+  let position = 0;
+  for (let i = 0; i < RECORD_FIELDS; i += 1) {
+    const newline = packed.indexOf(0x0a, position);
+    if (newline < 0) return undefined;
+    fields.push(packed.toString("utf8", position, newline));
+    position = newline + 1;
+  }
+  const [
+    topic = "",
+    dueAtMs = "0",
+    priority = "0",
+    maxAttempts = "1",
+    backoff = "f:0",
+    leaseTimeoutMs = "0",
+    idempotencyKey = "",
+    owner = "",
+    traceParent = "",
+  ] = fields;
+  return {
+    topic,
+    dueAtMs,
+    priority,
+    maxAttempts,
+    backoff,
+    leaseTimeoutMs,
+    idempotencyKey,
+    owner,
+    traceParent,
+    payload: packed.subarray(position),
+  };
+}
 
 export function recordFromHgetall(raw: Record<string, Buffer>): TaskRecord {
   return new Map(Object.entries(raw));
@@ -47,31 +107,33 @@ export function decodeTask(
   const stored = text(record, "st");
   const state = stored === "waiting" ? (inReadyQueue ? "ready" : "scheduled") : stored;
   if (!isTaskState(state)) return undefined;
-  const owner = text(record, "ow");
+  const packed = record.get("r");
+  const r = packed === undefined ? undefined : parseRecord(packed);
+  if (r === undefined) return undefined;
   const task: Task = {
     id,
     shard,
-    topic: text(record, "tp") ?? "",
+    topic: text(record, "tp") ?? r.topic,
     state,
-    payload: record.get("pl") ?? Buffer.alloc(0),
-    dueAtMs: num(record, "due") ?? 0,
-    priority: num(record, "pr") ?? 0,
+    payload: r.payload,
+    dueAtMs: num(record, "due") ?? Number(r.dueAtMs),
+    priority: Number(r.priority),
     attempt: num(record, "at") ?? 0,
-    maxAttempts: num(record, "ma") ?? 1,
-    backoff: decodeBackoff(text(record, "bo") ?? "f:0"),
-    leaseTimeoutMs: num(record, "lt") ?? 0,
+    maxAttempts: Number(r.maxAttempts),
+    backoff: decodeBackoff(r.backoff),
+    leaseTimeoutMs: Number(r.leaseTimeoutMs),
     createdAtMs: createdAtOfTaskId(id),
     cancelRequested: text(record, "cr") === "1",
   };
   const optional = {
-    idempotencyKey: text(record, "ik"),
-    traceParent: text(record, "tc"),
+    idempotencyKey: r.idempotencyKey === "" ? undefined : r.idempotencyKey,
+    traceParent: r.traceParent === "" ? undefined : r.traceParent,
     // A finished task may keep a stale lease expiry field; it only means something while leased.
     leaseExpiresAtMs: state === "leased" ? num(record, "lx") : undefined,
     lastError: text(record, "le"),
     finishedAtMs: num(record, "fa"),
     result: record.get("rs"),
-    owner: owner === undefined ? undefined : (JSON.parse(owner) as OwnerReference),
+    owner: r.owner === "" ? undefined : (JSON.parse(r.owner) as OwnerReference),
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) Object.assign(task, { [key]: value });
@@ -79,57 +141,33 @@ export function decodeTask(
   return task;
 }
 
-/** Number of newline-terminated fields before the payload in a pending record. */
-const PENDING_FIELDS = 9;
-
-/**
- * Decodes a never-leased task's packed record (one field of the shard's pending hash; format in
- * scripts/includes/common.lua): "<topic>\n<due>\n<priority>\n<max attempts>\n<backoff>\n
- * <lease timeout>\n<idempotency key>\n<owner JSON>\n<traceparent>\n<payload>".
- */
+/** Decodes a never-leased task's packed record (one field of the shard's pending hash). */
 export function decodePendingTask(
   id: string,
   shard: number,
   packed: Buffer,
   inReadyQueue: boolean,
 ): Task | undefined {
-  const fields: string[] = [];
-  let position = 0;
-  for (let i = 0; i < PENDING_FIELDS; i += 1) {
-    const newline = packed.indexOf(0x0a, position);
-    if (newline < 0) return undefined;
-    fields.push(packed.subarray(position, newline).toString("utf8"));
-    position = newline + 1;
-  }
-  const [
-    topic = "",
-    due = "0",
-    priority = "0",
-    maxAttempts = "1",
-    backoff = "f:0",
-    leaseTimeout = "0",
-    ik = "",
-    ow = "",
-    tc = "",
-  ] = fields;
+  const r = parseRecord(packed);
+  if (r === undefined) return undefined;
   const task: Task = {
     id,
     shard,
-    topic,
+    topic: r.topic,
     state: inReadyQueue ? "ready" : "scheduled",
-    payload: packed.subarray(position),
-    dueAtMs: Number(due),
-    priority: Number(priority),
+    payload: r.payload,
+    dueAtMs: Number(r.dueAtMs),
+    priority: Number(r.priority),
     attempt: 0,
-    maxAttempts: Number(maxAttempts),
-    backoff: decodeBackoff(backoff),
-    leaseTimeoutMs: Number(leaseTimeout),
+    maxAttempts: Number(r.maxAttempts),
+    backoff: decodeBackoff(r.backoff),
+    leaseTimeoutMs: Number(r.leaseTimeoutMs),
     createdAtMs: createdAtOfTaskId(id),
     cancelRequested: false,
   };
-  if (ik !== "") task.idempotencyKey = ik;
-  if (ow !== "") task.owner = JSON.parse(ow) as OwnerReference;
-  if (tc !== "") task.traceParent = tc;
+  if (r.idempotencyKey !== "") task.idempotencyKey = r.idempotencyKey;
+  if (r.owner !== "") task.owner = JSON.parse(r.owner) as OwnerReference;
+  if (r.traceParent !== "") task.traceParent = r.traceParent;
   return task;
 }
 

@@ -2,6 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Scheduler } from "../../scheduler/scheduler.js";
 import { backoffDelayMs } from "../../scheduler/engine/backoffCodec.js";
 import { isDdqError } from "../../scheduler/engine/errors.js";
+import { ShardKeys } from "../../scheduler/engine/keys.js";
+import { ScriptRunner } from "../../scheduler/engine/scripts.js";
+import { ShardEngine } from "../../scheduler/engine/shardEngine.js";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { useFreshRedisDatabase } from "../env/testContext.js";
 import { waitFor } from "../env/waitFor.js";
@@ -415,6 +418,126 @@ describe("task lifecycle on a real redis-server", () => {
         description: "the finished task to expire",
       },
     );
+  });
+
+  it("keeps the packed record unchanged in the task hash from the first lease on", async () => {
+    scheduler = await startTestScheduler(db, { shardCount: 1 });
+    const payload = Buffer.from([0x0a, 0x00, 0xff, 0x41]);
+    const { task } = await scheduler.enqueue({
+      topic: "packed",
+      payload,
+      priority: 5,
+      maxAttempts: 3,
+      backoff: { kind: "fixed", delayMs: 200 },
+    });
+    const keys = `${scheduler.prefix}:{0}`;
+    const record = await db.client.hgetBuffer(`${keys}:pending`, task.id);
+    const [first] = await scheduler.lease({ topics: ["packed"], max: 1 });
+    const hash = await db.client.hgetallBuffer(`${keys}:t:${task.id}`);
+    // One field for the record, the topic, and only the lease's fields beside it.
+    expect(Object.keys(hash).sort()).toEqual(["at", "lx", "r", "st", "tk", "tp"]);
+    expect(hash.r).toEqual(record);
+    const outcome = await scheduler.fail(task.id, "packed", first?.leaseToken ?? "", "boom");
+    if (outcome.outcome !== "retrying") throw new Error("expected a retry");
+    // The retry's due time overrides the record's; the rest still comes from the record.
+    expect(await scheduler.get(task.id)).toMatchObject({
+      state: "scheduled",
+      dueAtMs: outcome.retryAtMs,
+      priority: 5,
+      maxAttempts: 3,
+      attempt: 1,
+      lastError: "boom",
+    });
+    const [second] = await scheduler.lease({ topics: ["packed"], max: 1, waitMs: 5_000 });
+    expect(second).toMatchObject({ id: task.id, attempt: 2, maxAttempts: 3 });
+    expect(Buffer.from(second?.payload ?? new Uint8Array())).toEqual(payload);
+    expect((await db.client.hgetBuffer(`${keys}:t:${task.id}`, "r")) ?? undefined).toEqual(record);
+    await scheduler.ack(task.id, "packed", second?.leaseToken ?? "", bytes("done"));
+    const done = await scheduler.get(task.id);
+    expect(done).toMatchObject({ state: "succeeded", attempt: 2, priority: 5 });
+    expect(Buffer.from(done.payload)).toEqual(payload);
+    expect(text(done.result ?? new Uint8Array())).toBe("done");
+  });
+
+  it("expires finished tasks through the finished index (no TTL per task), once a leader runs", async () => {
+    const prefix = `exp${Date.now()}`;
+    const options = { prefix, shardCount: 1, defaults: { finishedRetentionMs: 1_000 } };
+    scheduler = await startTestScheduler(db, options);
+    const keys = `${prefix}:{0}`;
+    const { task: acked } = await scheduler.enqueue({ topic: "x" });
+    const { task: cancelled } = await scheduler.enqueue({ topic: "x", due: { delayMs: 60_000 } });
+    const [leased] = await scheduler.lease({ topics: ["x"], max: 1 });
+    await scheduler.ack(acked.id, "x", leased?.leaseToken ?? "");
+    await scheduler.cancel(cancelled.id);
+    for (const id of [acked.id, cancelled.id]) {
+      expect(await db.client.pttl(`${keys}:t:${id}`)).toBe(-1);
+      expect(await db.client.zscore(`${keys}:finished`, id)).not.toBeNull();
+    }
+    expect((await scheduler.get(acked.id)).state).toBe("succeeded");
+    expect((await scheduler.get(cancelled.id)).state).toBe("cancelled");
+    // Without a leader nothing deletes them: still there after the retention.
+    await scheduler.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    expect(await db.client.exists(`${keys}:t:${acked.id}`)).toBe(1);
+    // The next leader's firing loop deletes each hash with its finished-index entry.
+    scheduler = await startTestScheduler(db, options);
+    await waitFor(
+      async () =>
+        (await db.client.exists(`${keys}:t:${acked.id}`, `${keys}:t:${cancelled.id}`)) === 0,
+      { description: "the finished tasks to be deleted", timeoutMs: 10_000 },
+    );
+    expect(await db.client.zcard(`${keys}:finished`)).toBe(0);
+    await expect(scheduler.get(acked.id)).rejects.toSatisfy((e) => isDdqError(e, "NOT_FOUND"));
+    // A task finished now is kept for its retention, then deleted by the loop's next look.
+    const { task: later } = await scheduler.enqueue({ topic: "x" });
+    const [again] = await scheduler.lease({ topics: ["x"], max: 1 });
+    await scheduler.ack(later.id, "x", again?.leaseToken ?? "");
+    const finishedAt = Date.now();
+    await waitFor(async () => (await db.client.exists(`${keys}:t:${later.id}`)) === 0, {
+      description: "the later task to be deleted",
+      timeoutMs: 10_000,
+    });
+    expect(Date.now() - finishedAt).toBeGreaterThanOrEqual(900);
+  });
+
+  it("ack deletes finished tasks past their retention on the way, without a firing loop", async () => {
+    const prefix = `ackexp${Date.now()}`;
+    const retentionMs = 500;
+    scheduler = await startTestScheduler(db, {
+      prefix,
+      shardCount: 1,
+      defaults: { finishedRetentionMs: retentionMs },
+    });
+    const keys = new ShardKeys(prefix, 0);
+    const { task: first } = await scheduler.enqueue({ topic: "y" });
+    const { task: second } = await scheduler.enqueue({ topic: "y" });
+    const leased = await scheduler.lease({ topics: ["y"], max: 2 });
+    const token = (id: string): string => leased.find((t) => t.id === id)?.leaseToken ?? "";
+    await scheduler.ack(first.id, "y", token(first.id));
+    // No leader from here on: only the ack below can delete the first task.
+    await scheduler.stop();
+    await new Promise((resolve) => setTimeout(resolve, retentionMs + 300));
+    expect(await db.client.exists(keys.task(first.id))).toBe(1);
+    const epoch = (await db.client.get(keys.epoch)) ?? "";
+    const engine = new ShardEngine(new ScriptRunner(db.client), keys, epoch, {
+      maxHorizonMs: 86_400_000,
+      eventsMaxLen: 1_000,
+      idempotencyRetentionMs: 60_000,
+      finishedRetentionMs: retentionMs,
+      leaseRequestRetentionMs: 60_000,
+    });
+    expect(await engine.ack("y", [{ id: second.id, leaseToken: token(second.id) }])).toEqual([
+      "ok",
+    ]);
+    expect(await db.client.exists(keys.task(first.id))).toBe(0);
+    expect(await db.client.zscore(keys.finished, first.id)).toBeNull();
+    // The task just acked is kept for its retention.
+    expect(await db.client.exists(keys.task(second.id))).toBe(1);
+    expect(await db.client.zscore(keys.finished, second.id)).not.toBeNull();
+    // A resent ack of the same lease still answers "already" and deletes nothing else.
+    expect(await engine.ack("y", [{ id: second.id, leaseToken: token(second.id) }])).toEqual([
+      "already",
+    ]);
   });
 
   it("keeps working after the script cache is flushed (NOSCRIPT)", async () => {

@@ -1,7 +1,8 @@
 --[[
   ack: workers holding the leases finished tasks of one topic (leased -> succeeded). Each task
   stays readable, with its result, for the retention period. Batched: one call acks many tasks;
-  each gets its own answer. Idempotent: a resent ack of the same lease answers "already".
+  each gets its own answer. Finished tasks past their retention are deleted on the way (common.lua
+  expireFinished): no TTL is set per task. Idempotent: a resent ack of the same lease answers "already".
 
   KEYS[1] epoch  KEYS[2] task-key prefix  KEYS[3] leased:T  KEYS[4] lease-topics
   KEYS[5] finished  KEYS[6] counts  KEYS[7] events  KEYS[8] shard base (for cron history)
@@ -22,6 +23,7 @@ local function run()
   local retention = ARGV[3]
   local n = tonumber(ARGV[5])
   local now = nowMs()
+  local nowText = int(now)
   local out = {}
   local acked = 0
   local ackedIds, finishedArgs = {}, {}
@@ -37,17 +39,16 @@ local function run()
       out[i + 1] = 'stale:' .. f[1]
     else
       if result ~= '' then
-        redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', int(now), 'rs', result)
+        redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', nowText, 'rs', result)
       else
-        redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', int(now))
+        redis.call('HSET', taskKey, 'st', 'succeeded', 'fa', nowText)
       end
-      redis.call('PEXPIRE', taskKey, retention)
       event('succeeded', id, topic, f[3])
       recordOccurrence(KEYS[8], id, 'succeeded', now, f[3])
       acked = acked + 1
       ackedIds[acked] = id
-      finishedArgs[#finishedArgs + 1] = int(now)
-      finishedArgs[#finishedArgs + 1] = id
+      finishedArgs[acked * 2 - 1] = nowText
+      finishedArgs[acked * 2] = id
       out[i + 1] = 'ok'
     end
   end
@@ -55,7 +56,7 @@ local function run()
     inChunks('ZREM', KEYS[3], ackedIds)
     inChunks('ZADD', KEYS[5], finishedArgs)
     refreshHead(KEYS[3], KEYS[4], topic)
-    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. int(now - tonumber(retention)))
+    expireFinished(KEYS[5], KEYS[2], now, retention, 1000)
     count(KEYS[6], topic, 'leased', -acked)
     count(KEYS[6], topic, 'succeeded', acked)
   end

@@ -22,30 +22,31 @@ local function run()
 
   local id = ARGV[2]
   local topic = ARGV[5]
-  local f = redis.call('HMGET', KEYS[2], 'st', 'at', 'cr', 'tp', 'pr')
+  local f = redis.call('HMGET', KEYS[2], 'st', 'at', 'cr', 'tp', 'r')
   local pending = nil
   if not f[1] then
     local record = redis.call('HGET', KEYS[9], id)
     if record then
-      pending = unpackPending(record)
-      f = {'waiting', '0', nil, pending[1], pending[3]}
+      pending = record
+      f = {'waiting', '0', nil, string.match(record, '^([^\n]*)\n'), record}
     end
   end
   if not f[1] or f[4] ~= topic then return redis.error_reply('NOT_FOUND') end
+  local priority = f[5] and string.match(f[5], RECORD_PRIORITY) or '0'
   local state = f[1]
   if state == 'waiting' then
     local was = 'ready'
     if redis.call('ZREM', KEYS[3], id) == 1 then
       was = 'scheduled'
       refreshHead(KEYS[3], KEYS[5], topic)
-      if f[5] and f[5] ~= '0' then count(KEYS[7], topic, 'prioritized', -1) end
+      if priority ~= '0' then count(KEYS[7], topic, 'prioritized', -1) end
       if not pending then count(KEYS[7], topic, 'retries', -1) end
     else
       redis.call('ZREM', KEYS[4], id)
     end
     if pending then
       -- Written out as a hash so that it stays readable, as cancelled, for the retention.
-      redis.call('HSET', KEYS[2], unpack(pendingAsHash(pending, 'cancelled')))
+      redis.call('HSET', KEYS[2], unpack(pendingAsHash(pending, topic, 'cancelled')))
       redis.call('HDEL', KEYS[9], id)
     end
     local now = nowMs()

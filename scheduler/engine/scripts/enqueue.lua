@@ -79,12 +79,14 @@ local function run()
   local createdNow = {}
   local function stateOf(id)
     if createdNow[id] then return createdNow[id][1], createdNow[id][2] end
-    local f = redis.call('HMGET', KEYS[2] .. id, 'st', 'due')
+    local f = redis.call('HMGET', KEYS[2] .. id, 'st', 'due', 'r')
     local state, due = f[1], f[2]
-    if not state then
+    if state then
+      due = due or string.match(f[3] or '', RECORD_DUE) or '0'
+    else
       local record = redis.call('HGET', KEYS[9], id)
       if not record then return 'expired', '0' end
-      state, due = 'waiting', unpackPending(record)[2]
+      state, due = 'waiting', string.match(record, RECORD_DUE)
     end
     if state == 'waiting' then
       state = redis.call('ZSCORE', KEYS[4], id) and 'ready' or 'scheduled'

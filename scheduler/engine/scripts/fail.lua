@@ -23,12 +23,14 @@ local function run()
 
   local id = ARGV[2]
   local topic = ARGV[8]
-  local f = redis.call('HMGET', KEYS[2], 'st', 'tk', 'at', 'ma', 'bo', 'cr', 'lf', 'due', 'tp', 'pr')
-  if not f[1] or f[9] ~= topic then return redis.error_reply('NOT_FOUND') end
-  if f[7] == ARGV[3] then
+  local f = redis.call('HMGET', KEYS[2], 'st', 'tk', 'at', 'r', 'cr', 'lf', 'due', 'tp')
+  if not f[1] or f[8] ~= topic then return redis.error_reply('NOT_FOUND') end
+  -- Record fields: [2] due, [3] priority, [4] max attempts, [5] backoff.
+  local r = unpackPending(f[4] or '')
+  if f[6] == ARGV[3] then
     -- This lease's failure was already applied: answer as the first time.
     local outcome = (f[1] == 'waiting' or f[1] == 'leased') and 'retrying' or f[1]
-    return {outcome, outcome == 'retrying' and tonumber(f[8]) or 0}
+    return {outcome, outcome == 'retrying' and tonumber(f[7] or r[2]) or 0}
   end
   if f[1] ~= 'leased' or f[2] ~= ARGV[3] then return redis.error_reply('STALE_LEASE ' .. f[1]) end
 
@@ -37,10 +39,10 @@ local function run()
   -- Decide everything before the first write: a script that raises after writing would leave
   -- its writes (Redis does not roll a script back).
   local retryAt = nil
-  if f[6] ~= '1' and ARGV[5] == '1' and attempt < (tonumber(f[4]) or 1) then
+  if f[5] ~= '1' and ARGV[5] == '1' and attempt < (tonumber(r[4]) or 1) then
     -- Backoff: "f:<ms>" fixed, or "e:<initial>:<max>:<jitter>" exponential with jitter and cap.
     local parts = {}
-    for part in string.gmatch(f[5] or '', '[^:]+') do parts[#parts + 1] = part end
+    for part in string.gmatch(r[5] or '', '[^:]+') do parts[#parts + 1] = part end
     local delay
     if parts[1] == 'f' then
       delay = tonumber(parts[2]) or 0
@@ -56,7 +58,7 @@ local function run()
   redis.call('HSET', KEYS[2], 'le', ARGV[4], 'lf', ARGV[3])
   count(KEYS[9], topic, 'leased', -1)
 
-  if f[6] == '1' then
+  if f[5] == '1' then
     finish(KEYS[2], KEYS[8], id, 'cancelled', now, ARGV[9])
     count(KEYS[9], topic, 'cancelled', 1)
     event('cancelled', id, topic, attempt)
@@ -71,7 +73,7 @@ local function run()
     refreshHeadAndWake(KEYS[5], KEYS[6], topic, ARGV[10])
     count(KEYS[9], topic, 'scheduled', 1)
     count(KEYS[9], topic, 'retries', 1)
-    if f[10] and f[10] ~= '0' then count(KEYS[9], topic, 'prioritized', 1) end
+    if r[3] and r[3] ~= '0' then count(KEYS[9], topic, 'prioritized', 1) end
     event('retrying', id, topic, attempt)
     return {'retrying', dueAt}
   end

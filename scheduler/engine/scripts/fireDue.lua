@@ -30,13 +30,13 @@ local function run()
     local priority, attempt = '0', '0'
     if mayBePrioritized or mayBeRetry then
       -- A retry has a task hash (with its priority and attempt); a never-run task is pending.
-      local f = redis.call('HMGET', KEYS[7] .. id, 'st', 'pr', 'at')
+      local f = redis.call('HMGET', KEYS[7] .. id, 'st', 'r', 'at')
       if f[1] then
         retriesMoved = retriesMoved + 1
-        priority, attempt = f[2] or '0', f[3] or '0'
+        priority, attempt = string.match(f[2] or '', RECORD_PRIORITY) or '0', f[3] or '0'
       elseif mayBePrioritized then
         local record = redis.call('HGET', KEYS[8], id)
-        if record then priority = unpackPending(record)[3] end
+        if record then priority = string.match(record, RECORD_PRIORITY) end
       end
       if priority ~= '0' then prioritizedMoved = prioritizedMoved + 1 end
     end

@@ -13,8 +13,9 @@
   ARGV[5] token prefix (random, per request)  ARGV[6] events max length
   ARGV[7] request-memo retention ms
 
-  Returns groups of 8 per task: id, payload, attempt, max attempts, lease token,
-  lease expiry ms, traceparent, owner JSON.
+  Returns groups of 5 per task: id, record (the packed record of includes/common.lua: the
+  caller takes payload, max attempts, traceparent and owner from it), attempt, lease token,
+  lease expiry ms.
 ]]
 -- @include "common"
 
@@ -24,19 +25,24 @@ local function run()
 
   local topic = ARGV[2]
   local out = {}
+  local n = 0
 
-  local function append(id, payload, attempt, maxAttempts, token, expiry, trace, owner)
-    local n = #out
-    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = id, payload, attempt, maxAttempts
-    out[n + 5], out[n + 6], out[n + 7], out[n + 8] = token, expiry, trace, owner
-  end
-
+  -- The memo of a request: "<token prefix> <id 1> <id 2> ...", the ids the first call took
+  -- from the ready queue, in order; the i-th one's token was "<token prefix><i>".
   local memo = redis.call('GET', KEYS[8])
   if memo then
-    for id, token in string.gmatch(memo, '(%S+) (%S+)') do
-      local f = redis.call('HMGET', KEYS[7] .. id, 'pl', 'at', 'ma', 'lx', 'tc', 'ow', 'st', 'tk')
-      if f[7] == 'leased' and f[8] == token then
-        append(id, f[1] or '', f[2], f[3], token, f[4], f[5] or '', f[6] or '')
+    local tokenPrefix, i = nil, 0
+    for word in string.gmatch(memo, '%S+') do
+      if not tokenPrefix then
+        tokenPrefix = word
+      else
+        i = i + 1
+        local token = tokenPrefix .. i
+        local f = redis.call('HMGET', KEYS[7] .. word, 'r', 'at', 'lx', 'st', 'tk')
+        if f[4] == 'leased' and f[5] == token then
+          out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = word, f[1], f[2], token, f[3]
+          n = n + 5
+        end
       end
     end
     return out
@@ -44,53 +50,66 @@ local function run()
 
   local now = nowMs()
   local override = tonumber(ARGV[4])
+  local tokenPrefix = ARGV[5]
   local ids = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-  local answer, leasedArgs, fromPending, taken = {}, {}, {}, {}
-  local function expiryFor(leaseTimeout)
-    return int(now + ((override > 0) and override or tonumber(leaseTimeout)))
+  -- The pending records of the batch, read in one HMGET per 1,000 ids (false: not pending).
+  local records = {}
+  for c = 1, #ids, 1000 do
+    local part = redis.call('HMGET', KEYS[9], unpack(ids, c, math.min(c + 999, #ids)))
+    for j = 1, #part do records[c + j - 1] = part[j] end
+  end
+  local leasedArgs, fromPending = {}, {}
+  local taken = 0
+  -- Lease expiry by lease timeout (a batch's tasks mostly share one).
+  local expiries = {}
+  local function expiryFor(record)
+    if override > 0 then return int(now + override) end
+    local leaseTimeout = string.match(record, RECORD_LEASE_TIMEOUT)
+    local expiry = expiries[leaseTimeout]
+    if not expiry then
+      expiry = int(now + tonumber(leaseTimeout))
+      expiries[leaseTimeout] = expiry
+    end
+    return expiry
   end
   for i, id in ipairs(ids) do
     local taskKey = KEYS[7] .. id
-    local token = ARGV[5] .. i
-    local attempt, expiry, payload, maxAttempts, trace, owner
-    -- First delivery (the common case): the record is in the pending hash; write it out as a
-    -- leased task hash in one HSET.
-    local record = redis.call('HGET', KEYS[9], id)
+    local token = tokenPrefix .. i
+    local record, attempt = records[i], nil
     if record then
-      local p = unpackPending(record)
-      attempt, expiry = 1, expiryFor(p[6])
-      payload, maxAttempts, trace, owner = p[10], p[4], p[9], p[8]
-      local args = pendingAsHash(p, 'leased')
-      args[#args + 1], args[#args + 2], args[#args + 3], args[#args + 4] = 'tk', token, 'lx', expiry
-      args[#args + 1], args[#args + 2] = 'at', 1
-      redis.call('HSET', taskKey, unpack(args))
-      fromPending[#fromPending + 1] = id
+      -- First delivery (the common case): the record moves, unchanged, from the pending hash
+      -- into a new task hash, with the lease's fields.
+      attempt = '1'
     else
-      local f = redis.call('HMGET', taskKey, 'at', 'lt', 'pl', 'ma', 'tc', 'ow')
-      if f[2] then
-        attempt, expiry = tonumber(f[1] or '0') + 1, expiryFor(f[2])
-        payload, maxAttempts, trace, owner = f[3] or '', f[4], f[5] or '', f[6] or ''
-        redis.call('HSET', taskKey, 'st', 'leased', 'at', attempt, 'tk', token, 'lx', expiry)
-      end
+      local f = redis.call('HMGET', taskKey, 'r', 'at')
+      record = f[1]
+      if record then attempt = tostring(tonumber(f[2] or '0') + 1) end
     end
     if attempt then
-      leasedArgs[#leasedArgs + 1] = expiry
-      leasedArgs[#leasedArgs + 1] = id
-      answer[#answer + 1] = id .. ' ' .. token
-      taken[#taken + 1] = id
+      local expiry = expiryFor(record)
+      if records[i] then
+        redis.call('HSET', taskKey, 'r', record, 'tp', topic, 'st', 'leased', 'at', '1', 'tk', token, 'lx', expiry)
+        fromPending[#fromPending + 1] = id
+      else
+        redis.call('HSET', taskKey, 'st', 'leased', 'at', attempt, 'tk', token, 'lx', expiry)
+      end
+      taken = taken + 1
+      leasedArgs[taken * 2 - 1] = expiry
+      leasedArgs[taken * 2] = id
       event('leased', id, topic, attempt)
-      append(id, payload, attempt, maxAttempts, token, expiry, trace, owner)
+      out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, record, attempt, token, expiry
+      n = n + 5
     end
   end
   -- Every id leaves the ready queue (one with neither hash nor pending record has no task).
   inChunks('ZREM', KEYS[2], ids)
   inChunks('HDEL', KEYS[9], fromPending)
-  if #taken > 0 then
+  if taken > 0 then
     inChunks('ZADD', KEYS[3], leasedArgs)
     count(KEYS[5], topic, 'ready', -#ids)
-    count(KEYS[5], topic, 'leased', #taken)
+    count(KEYS[5], topic, 'leased', taken)
     refreshHead(KEYS[3], KEYS[4], topic)
-    redis.call('SET', KEYS[8], table.concat(answer, ' '), 'PX', ARGV[7])
+    redis.call('SET', KEYS[8], tokenPrefix .. ' ' .. table.concat(ids, ' '), 'PX', ARGV[7])
   elseif #ids > 0 then
     count(KEYS[5], topic, 'ready', -#ids)
   end

@@ -25,7 +25,9 @@ local function run()
   local requeued, dead, cancelled = 0, 0, 0
   for _, id in ipairs(expired) do
     local taskKey = KEYS[9] .. id
-    local f = redis.call('HMGET', taskKey, 'at', 'ma', 'cr', 'pr', 'due')
+    local f = redis.call('HMGET', taskKey, 'at', 'r', 'cr', 'due')
+    -- Record fields: [2] due, [3] priority, [4] max attempts.
+    local r = unpackPending(f[2] or '')
     local attempt = tonumber(f[1])
     redis.call('ZREM', KEYS[2], id)
     if f[3] == '1' then
@@ -33,7 +35,7 @@ local function run()
       event('cancelled', id, topic, attempt)
       recordOccurrence(KEYS[10], id, 'cancelled', now, attempt)
       cancelled = cancelled + 1
-    elseif attempt >= tonumber(f[2]) then
+    elseif attempt >= tonumber(r[4] or '1') then
       redis.call('HSET', taskKey, 'st', 'dead', 'fa', int(now), 'le', 'lease expired on the last attempt (' .. attempt .. ')')
       redis.call('ZADD', KEYS[5], int(now), id)
       event('dead', id, topic, attempt)
@@ -41,7 +43,7 @@ local function run()
       dead = dead + 1
     else
       redis.call('HSET', taskKey, 'st', 'waiting', 'le', 'lease expired (attempt ' .. attempt .. ')')
-      redis.call('ZADD', KEYS[4], readyScore(f[4] or '0', f[5]), id)
+      redis.call('ZADD', KEYS[4], readyScore(r[3] or '0', f[4] or r[2]), id)
       event('expired', id, topic, attempt)
       requeued = requeued + 1
     end

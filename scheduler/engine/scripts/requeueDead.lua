@@ -19,7 +19,7 @@ local function run()
 
   local id = ARGV[2]
   local topic = ARGV[4]
-  local f = redis.call('HMGET', KEYS[2], 'st', 'pr', 'tp')
+  local f = redis.call('HMGET', KEYS[2], 'st', 'r', 'tp')
   if not f[1] or f[3] ~= topic then return redis.error_reply('NOT_FOUND') end
   if f[1] ~= 'dead' then
     -- Not dead (any more): say which state it is in; a waiting task by the index holding it.
@@ -31,7 +31,7 @@ local function run()
   redis.call('ZREM', KEYS[3], id)
   redis.call('HSET', KEYS[2], 'st', 'waiting', 'at', 0, 'due', int(now))
   redis.call('HDEL', KEYS[2], 'fa', 'tk', 'lf', 'cr')
-  redis.call('ZADD', KEYS[4], readyScore(f[2] or '0', now), id)
+  redis.call('ZADD', KEYS[4], readyScore(string.match(f[2] or '', RECORD_PRIORITY) or '0', now), id)
   count(KEYS[5], topic, 'dead', -1)
   count(KEYS[5], topic, 'ready', 1)
   event('requeued', id, topic, 0)

@@ -38,9 +38,12 @@ local function flushEvents(eventsKey, maxLen)
   end
 end
 
--- Ready-queue order: higher priority first, then earlier due time (priority 0..1000, due < 2^42).
+-- Ready-queue order: higher priority first, then earlier due time (priority 0..1000, due < 2^42):
+-- due - priority * 2^42. A priority-0 task's score is its due time, so fireDue can pass the due
+-- time it read (a string) through unchanged.
 local function readyScore(priority, dueAt)
-  return (1000 - tonumber(priority)) * 4398046511104 + tonumber(dueAt)
+  if priority == '0' then return dueAt end
+  return tonumber(dueAt) - tonumber(priority) * 4398046511104
 end
 
 -- Keeps `indexKey` (topic -> earliest score of the topic's set) in step with `setKey`.
@@ -68,15 +71,6 @@ local function count(countsKey, topic, state, delta)
   if delta ~= 0 then redis.call('HINCRBY', countsKey, topic .. '|' .. state, delta) end
 end
 
--- Marks a task finished (succeeded or cancelled): readable until the retention ends. (A stale
--- lease expiry field may remain; readers report it only for leased tasks.)
-local function finish(taskKey, finishedKey, id, state, now, retentionMs)
-  redis.call('HSET', taskKey, 'st', state, 'fa', int(now))
-  redis.call('PEXPIRE', taskKey, retentionMs)
-  redis.call('ZADD', finishedKey, int(now), id)
-  redis.call('ZREMRANGEBYSCORE', finishedKey, '-inf', '(' .. int(now - tonumber(retentionMs)))
-end
-
 -- Runs `command key ...` over a flat list of arguments in chunks of at most 1,000 (unpack of
 -- thousands of values overflows Lua's C stack). For ZADD, the list holds score, member pairs.
 local function inChunks(command, key, args)
@@ -85,15 +79,46 @@ local function inChunks(command, key, args)
   end
 end
 
+--[[ Retention of finished tasks. A succeeded or cancelled task's hash has no TTL of its own (it
+  saves ack a PEXPIRE call per task): the shard's finished index (id ->
+  finish time) says when its retention ends, and expireFinished deletes the task hashes whose
+  retention has ended, oldest first, at most `limit` per call. ack, cancel, fail and
+  recoverExpired call it after finishing tasks; the leader's firing loop calls it (script
+  expireFinished) for shards that finish nothing. A task is readable for at least the retention
+  and is deleted soon after. Returns the number deleted. ]]
+local function expireFinished(finishedKey, taskPrefix, now, retentionMs, limit)
+  local ids = redis.call('ZRANGEBYSCORE', finishedKey, '-inf', '(' .. int(now - tonumber(retentionMs)), 'LIMIT', 0, limit)
+  if #ids == 0 then return 0 end
+  local taskKeys = {}
+  for i, id in ipairs(ids) do taskKeys[i] = taskPrefix .. id end
+  for i = 1, #ids, 1000 do
+    redis.call('DEL', unpack(taskKeys, i, math.min(i + 999, #ids)))
+  end
+  inChunks('ZREM', finishedKey, ids)
+  return #ids
+end
+
+-- Marks a task finished (succeeded or cancelled): readable until its retention ends (above).
+-- (A stale lease expiry field may remain; readers report it only for leased tasks.)
+local function finish(taskKey, finishedKey, id, state, now, retentionMs)
+  redis.call('HSET', taskKey, 'st', state, 'fa', int(now))
+  redis.call('ZADD', finishedKey, int(now), id)
+  expireFinished(finishedKey, string.sub(taskKey, 1, #taskKey - #id), now, retentionMs, 100)
+end
+
 --[[ Where a task's record lives.
-  * A task that has never been leased is not a key of its own but one field of the shard's
-    pending hash (saving the per-key overhead for the many tasks that wait): id ->
-    "<topic>\n<due>\n<priority>\n<max attempts>\n<backoff>\n<lease timeout>\n<idempotency key>\n
-    <owner JSON>\n<traceparent>\n<payload>" (no field but the payload can hold a newline). The
-    same format is read by scheduler/engine/taskRecord.ts. lease (and cancel) write it out as a
-    task hash.
-  * Every other task has a hash, ddq:{s}:t:<id>, whose field st is "waiting", "leased",
-    "succeeded", "dead" or "cancelled".
+  * The record: "<topic>\n<due>\n<priority>\n<max attempts>\n<backoff>\n<lease timeout>\n
+    <idempotency key>\n<owner JSON>\n<traceparent>\n<payload>" (no field but the payload can
+    hold a newline), written once at enqueue and never rewritten: what a task is. The same format
+    is read by scheduler/engine/taskRecord.ts.
+  * A task that has never been leased is not a key of its own: its record is one field of the
+    shard's pending hash (saving the per-key overhead for the many tasks that wait).
+  * Every other task has a hash, ddq:{s}:t:<id>: the record, still packed, in field r (moved there
+    unchanged by its first lease, or by cancel), tp (its topic, for the scripts' topic checks),
+    and the fields that change: st ("waiting", "leased", "succeeded", "dead" or "cancelled"), at,
+    tk, lx, lf, cr, le, rs, fa, and due once a retry or requeue changed the due time (otherwise
+    the record's). Writing the record as one field rather than one field per attribute makes a
+    first lease one short HSET.
   A waiting task (pending, or a hash with st = "waiting") is "scheduled" while its id is in
   scheduled:T and "ready" while it is in ready:T: the index says which, so firing a task only
   moves its id.
@@ -101,6 +126,10 @@ end
   priority is not 0: when it is 0, fireDue needs no per-task read at all. ]]
 local PENDING_FIELDS = 9
 local PENDING_PATTERN = '^' .. string.rep('([^\n]*)\n', PENDING_FIELDS) .. '(.*)$'
+-- Single fields of a record, without copying the rest (the payload) into Lua.
+local RECORD_DUE = '^[^\n]*\n([^\n]*)\n'
+local RECORD_PRIORITY = '^[^\n]*\n[^\n]*\n([^\n]*)\n'
+local RECORD_LEASE_TIMEOUT = '^' .. string.rep('[^\n]*\n', 5) .. '([^\n]*)\n'
 
 local function packPending(topic, due, priority, maxAttempts, backoff, leaseTimeout, idemKey, owner, trace, payload)
   return table.concat({topic, due, priority, maxAttempts, backoff, leaseTimeout, idemKey, owner, trace, payload}, '\n')
@@ -110,14 +139,9 @@ local function unpackPending(record)
   return {string.match(record, PENDING_PATTERN)}
 end
 
--- The HSET arguments that write a pending task's fields (from unpackPending) as a task hash.
-local function pendingAsHash(f, state)
-  local args = {'tp', f[1], 'st', state, 'due', f[2], 'ma', f[4], 'bo', f[5], 'lt', f[6], 'at', 0, 'pl', f[10]}
-  if f[3] ~= '0' then args[#args + 1] = 'pr'; args[#args + 1] = f[3] end
-  if f[7] ~= '' then args[#args + 1] = 'ik'; args[#args + 1] = f[7] end
-  if f[8] ~= '' then args[#args + 1] = 'ow'; args[#args + 1] = f[8] end
-  if f[9] ~= '' then args[#args + 1] = 'tc'; args[#args + 1] = f[9] end
-  return args
+-- The HSET arguments that write a never-leased task's record as a task hash.
+local function pendingAsHash(record, topic, state)
+  return {'r', record, 'tp', topic, 'st', state, 'at', 0}
 end
 
 --[[ Cron schedules. A schedule `sid` of shard s has: ddq:{s}:cron:<sid> (hash: spec, gen, next,
@@ -132,6 +156,7 @@ local OCCURRENCE_PATTERN = '^([^:]+):(m?)(%d+)%-%d+$'
 -- Records that occurrence `id` finished with `outcome` (succeeded | dead | cancelled) in its
 -- schedule's history, if `id` is an occurrence and its schedule still exists.
 local function recordOccurrence(base, id, outcome, now, attempt)
+  if not string.find(id, ':', 1, true) then return end
   local sid, manual, slot = string.match(id, OCCURRENCE_PATTERN)
   if not sid then return end
   redis.call('SREM', base .. 'cron-active:' .. sid, id)
