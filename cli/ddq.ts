@@ -21,6 +21,7 @@ import {
 } from "./commands/clientCommands.js";
 import { runScheduler } from "./commands/schedulerCommand.js";
 import { runWorker } from "./commands/workerCommand.js";
+import { runOperator } from "./commands/operatorCommand.js";
 import { readStatusDetails } from "../scheduler/api/grpcStatus.js";
 import { Metadata } from "@grpc/grpc-js";
 
@@ -29,6 +30,8 @@ const USAGE = `usage: ddq <command> [flags]
 components:
   scheduler            run a scheduler replica (gRPC API on --grpc-listen)
   worker               run a worker with a built-in handler (--handler http|log --topics a,b)
+  operator             reconcile DelayedTask/CronTask resources (kubeconfig from KUBECONFIG or
+                       in-cluster; --scheduler-address, --watch-namespaces a,b, --http-topic)
 
 tasks:
   enqueue --topic T [--payload S | --payload-file F] [--delay 30s | --at TIME] [--priority N]
@@ -100,6 +103,8 @@ const STRING_FLAGS = [
   "http-timeout",
   "lease-timeout",
   "drain-seconds",
+  "watch-namespaces",
+  "http-topic",
 ] as const;
 const BOOLEAN_FLAGS = ["all", "tls", "auth-disabled"] as const;
 
@@ -150,6 +155,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`-o must be table or json, got "${format}"`);
   if (command === "scheduler") return runScheduler(settings);
   if (command === "worker") return runWorker(settings);
+  if (command === "operator") return runOperator(settings);
   const run = CLIENT_COMMANDS[command];
   if (run === undefined) throw new UsageError(`unknown command "${command}"`);
   return run({ settings, args: parsed.positionals, format: format });

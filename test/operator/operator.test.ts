@@ -1,0 +1,463 @@
+/**
+ * The operator in-process against a real kube-apiserver, a real scheduler (gRPC) on Redis and a
+ * real worker running the built-in http handler against a local HTTP server.
+ */
+import { CustomObjectsApi } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TaskState } from "../../proto/gen/ddq/v1/task.js";
+import type { Operator } from "../../operator/operator.js";
+import { startHttpTarget, type RecordedRequest } from "../api/support.js";
+import { isApiStatus } from "../env/kubeClients.js";
+import { waitFor } from "../env/waitFor.js";
+import {
+  conditionOf,
+  cronTask,
+  delayedTask,
+  eventsOf,
+  field,
+  isoIn,
+  phaseIs,
+  reasonsOf,
+  startRig,
+  waitForReasons,
+  waitForStatus,
+  type Rig,
+} from "./support.js";
+
+let rig: Rig;
+let operator: Operator;
+let target: Awaited<ReturnType<typeof startHttpTarget>>;
+/** Per path: how the target answers. */
+const behaviour = new Map<
+  string,
+  (request: RecordedRequest) => Promise<{ status: number }> | { status: number }
+>();
+
+beforeAll(async () => {
+  rig = await startRig("op");
+  target = await startHttpTarget((request) => {
+    const path = new URL(request.url, "http://x").pathname;
+    return behaviour.get(path)?.(request) ?? { status: 200 };
+  });
+  operator = rig.startOperator();
+  await waitFor(() => operator.isLeader, { description: "the operator to lead" });
+});
+
+afterAll(async () => {
+  await rig.close();
+  await target.close();
+});
+
+const base = (): string => target.url.replace(/\/hook$/, "");
+const requestsTo = (path: string): RecordedRequest[] =>
+  target.requests.filter((r) => new URL(r.url, "http://x").pathname === path);
+
+async function deleteObject(plural: "delayedtasks" | "crontasks", name: string): Promise<void> {
+  await rig.admin.makeApiClient(CustomObjectsApi).deleteNamespacedCustomObject({
+    group: "ddq.io",
+    version: "v1alpha1",
+    namespace: rig.namespace,
+    plural,
+    name,
+  });
+}
+
+async function gone(plural: "delayedtasks" | "crontasks", name: string): Promise<boolean> {
+  try {
+    await rig.objects.get(plural, name);
+    return false;
+  } catch (error) {
+    if (isApiStatus(error, 404)) return true;
+    throw error;
+  }
+}
+
+describe("DelayedTask", () => {
+  it("fires at runAt, calls the http target and ends Succeeded with conditions and Events", async () => {
+    const runAt = isoIn(3_000);
+    await rig.objects.create(
+      "delayedtasks",
+      delayedTask("hello", {
+        runAt,
+        target: {
+          http: {
+            url: `${base()}/hello`,
+            method: "POST",
+            body: '{"x":1}',
+            headers: [{ name: "X-Test", value: "yes" }],
+          },
+        },
+      }),
+    );
+    const scheduled = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "hello",
+      phaseIs("Scheduled"),
+      "Scheduled",
+    );
+    expect(scheduled.metadata).toHaveProperty("finalizers", ["ddq.io/finalizer"]);
+    expect(field<string>(scheduled, "taskId")).toMatch(/-\d+$/);
+    expect(Date.parse(field<string>(scheduled, "scheduledTime") ?? "")).toBe(Date.parse(runAt));
+    expect(conditionOf(scheduled, "Valid")?.status).toBe("True");
+    expect(conditionOf(scheduled, "Scheduled")?.status).toBe("True");
+    expect(conditionOf(scheduled, "Succeeded")?.status).toBe("Unknown");
+    expect(requestsTo("/hello")).toHaveLength(0);
+
+    const done = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "hello",
+      phaseIs("Succeeded"),
+      "Succeeded",
+    );
+    const requests = requestsTo("/hello");
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.body).toBe('{"x":1}');
+    expect(requests[0]?.headers["x-test"]).toBe("yes");
+    expect(field<number>(done, "attempts")).toBe(1);
+    expect(field<number>(done, "observedGeneration")).toBe(1);
+    expect(conditionOf(done, "Succeeded")).toMatchObject({ status: "True", reason: "Succeeded" });
+    const completion = Date.parse(field<string>(done, "completionTime") ?? "");
+    expect(completion).toBeGreaterThanOrEqual(Date.parse(runAt));
+    // Fired no earlier than runAt (the target saw it after runAt).
+    const task = await rig.api.client().get(field<string>(done, "taskId") ?? "");
+    expect(task.state).toBe(TaskState.TASK_STATE_SUCCEEDED);
+    expect(task.owner?.name).toBe("hello");
+    const reasons = await waitForReasons(rig.admin, rig.namespace, "hello", [
+      "Scheduled",
+      "Fired",
+      "Succeeded",
+    ]);
+    expect(reasons.filter((r) => r === "Succeeded")).toHaveLength(1);
+    expect(reasons.filter((r) => r === "Scheduled")).toHaveLength(1);
+  });
+
+  it("deleted before it fires: never fires, the task is cancelled and the finalizer released", async () => {
+    await rig.objects.create(
+      "delayedtasks",
+      delayedTask("doomed", { runAt: isoIn(4_000), target: { http: { url: `${base()}/doomed` } } }),
+    );
+    const scheduled = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "doomed",
+      phaseIs("Scheduled"),
+      "Scheduled",
+    );
+    const taskId = field<string>(scheduled, "taskId") ?? "";
+    await deleteObject("delayedtasks", "doomed");
+    await waitFor(() => gone("delayedtasks", "doomed"), { description: "doomed to be deleted" });
+    const task = await rig.api.client().get(taskId);
+    expect(task.state).toBe(TaskState.TASK_STATE_CANCELLED);
+    // Past its due time, nothing arrived.
+    await waitFor(
+      () => Date.now() > Date.parse(scheduled.status?.scheduledTime as string) + 1_500,
+      {
+        description: "past the due time",
+        timeoutMs: 10_000,
+      },
+    );
+    expect(requestsTo("/doomed")).toHaveLength(0);
+  });
+
+  it("an edited runAt reschedules: the old task is cancelled and only the new time fires", async () => {
+    await rig.objects.create(
+      "delayedtasks",
+      delayedTask("moved", { runAt: isoIn(60_000), target: { http: { url: `${base()}/moved` } } }),
+    );
+    const first = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "moved",
+      phaseIs("Scheduled"),
+      "Scheduled",
+    );
+    const oldTaskId = field<string>(first, "taskId") ?? "";
+    const newRunAt = isoIn(2_500);
+    const edited = await rig.objects.get("delayedtasks", "moved");
+    await rig.objects.replace("delayedtasks", {
+      ...edited,
+      spec: { ...edited.spec, runAt: newRunAt },
+    });
+    const rescheduled = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "moved",
+      (o) =>
+        field<number>(o, "observedGeneration") === 2 && field<string>(o, "taskId") !== oldTaskId,
+      "rescheduled",
+    );
+    expect(Date.parse(field<string>(rescheduled, "scheduledTime") ?? "")).toBe(
+      Date.parse(newRunAt),
+    );
+    expect((await rig.api.client().get(oldTaskId)).state).toBe(TaskState.TASK_STATE_CANCELLED);
+    await waitForStatus(rig.objects, "delayedtasks", "moved", phaseIs("Succeeded"), "Succeeded");
+    expect(requestsTo("/moved")).toHaveLength(1);
+  });
+
+  it("retries a failing target with backoff (Retrying) and records the error, then succeeds", async () => {
+    let calls = 0;
+    behaviour.set("/flaky", () => {
+      calls += 1;
+      return { status: calls === 1 ? 503 : 200 };
+    });
+    await rig.objects.create(
+      "delayedtasks",
+      delayedTask("flaky", {
+        delay: "1s",
+        target: { http: { url: `${base()}/flaky` } },
+        retry: { maxAttempts: 3, backoff: { type: "Fixed", initialDelay: "1s" } },
+      }),
+    );
+    const done = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "flaky",
+      phaseIs("Succeeded"),
+      "Succeeded",
+    );
+    expect(field<number>(done, "attempts")).toBe(2);
+    expect(field<string>(done, "lastError")).toContain("503");
+    await waitForReasons(rig.admin, rig.namespace, "flaky", [
+      "Scheduled",
+      "Fired",
+      "Retrying",
+      "Succeeded",
+    ]);
+  });
+
+  it("a permanently failing target ends Failed with Succeeded=False", async () => {
+    behaviour.set("/broken", () => ({ status: 400 }));
+    await rig.objects.create(
+      "delayedtasks",
+      delayedTask("broken", { delay: "500ms", target: { http: { url: `${base()}/broken` } } }),
+    );
+    const failed = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "broken",
+      phaseIs("Failed"),
+      "Failed",
+    );
+    expect(conditionOf(failed, "Succeeded")).toMatchObject({ status: "False", reason: "Failed" });
+    expect(field<string>(failed, "lastError")).toContain("400");
+    await waitForReasons(rig.admin, rig.namespace, "broken", ["Failed"]);
+  });
+
+  it("ttlSecondsAfterFinished deletes the finished resource", async () => {
+    await rig.objects.create(
+      "delayedtasks",
+      delayedTask("shortlived", {
+        delay: "500ms",
+        ttlSecondsAfterFinished: 1,
+        target: { http: { url: `${base()}/shortlived` } },
+      }),
+    );
+    await waitFor(() => gone("delayedtasks", "shortlived"), {
+      description: "shortlived to be deleted after its TTL",
+      timeoutMs: 20_000,
+    });
+    expect(requestsTo("/shortlived")).toHaveLength(1);
+  });
+
+  it("an invalid spec the API server let through gets Valid=False with the field, an Event, and nothing is scheduled", async () => {
+    await rig.objects.create(
+      "delayedtasks",
+      delayedTask("nosecret", {
+        delay: "1s",
+        target: {
+          http: {
+            url: `${base()}/nosecret`,
+            headers: [
+              {
+                name: "Authorization",
+                valueFrom: { secretKeyRef: { name: "missing", key: "token" } },
+              },
+            ],
+          },
+        },
+      }),
+    );
+    const invalid = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "nosecret",
+      phaseIs("Invalid"),
+      "Invalid",
+    );
+    const valid = conditionOf(invalid, "Valid");
+    expect(valid).toMatchObject({ status: "False", reason: "InvalidSpec" });
+    expect(valid?.message).toContain("spec.target.http.headers[0].valueFrom.secretKeyRef");
+    expect(field<string>(invalid, "taskId")).toBeUndefined();
+    const events = await waitFor(
+      async () =>
+        (await eventsOf(rig.admin, rig.namespace, "nosecret")).find(
+          (e) => e.reason === "InvalidSpec",
+        ),
+      { description: "InvalidSpec Event" },
+    );
+    expect(events.type).toBe("Warning");
+    expect(events.message).toContain("missing");
+  });
+});
+
+describe("CronTask", () => {
+  it("fires on schedule, fills history and counts; suspend stops it; delete removes the schedule", async () => {
+    await rig.objects.create(
+      "crontasks",
+      cronTask("tick", {
+        schedule: "*/2 * * * * *",
+        target: { http: { url: `${base()}/tick` } },
+        successfulHistoryLimit: 5,
+      }),
+    );
+    const active = await waitForStatus(
+      rig.objects,
+      "crontasks",
+      "tick",
+      phaseIs("Active"),
+      "Active",
+    );
+    const scheduleId = field<string>(active, "scheduleId") ?? "";
+    expect(scheduleId).toContain(`${rig.namespace}.tick.`);
+    expect(field<string>(active, "nextScheduleTime")).toBeDefined();
+    const ran = await waitForStatus(
+      rig.objects,
+      "crontasks",
+      "tick",
+      (o) =>
+        (field<number>(o, "runs") ?? 0) >= 2 &&
+        (field<{ outcome: string }[]>(o, "history") ?? []).filter((h) => h.outcome === "Succeeded")
+          .length >= 2,
+      "two successful runs",
+      20_000,
+    );
+    expect(field<string>(ran, "lastSuccessfulTime")).toBeDefined();
+    const history =
+      field<{ outcome: string; occurrenceId: string; scheduledTime: string }[]>(ran, "history") ??
+      [];
+    for (const entry of history) {
+      expect(entry.occurrenceId.startsWith(`${scheduleId}:`)).toBe(true);
+      expect(Date.parse(entry.scheduledTime) % 2000).toBe(0);
+    }
+    await waitForReasons(rig.admin, rig.namespace, "tick", ["Scheduled", "Fired", "Succeeded"]);
+
+    const current = await rig.objects.get("crontasks", "tick");
+    await rig.objects.replace("crontasks", {
+      ...current,
+      spec: { ...current.spec, suspend: true },
+    });
+    const suspended = await waitForStatus(
+      rig.objects,
+      "crontasks",
+      "tick",
+      phaseIs("Suspended"),
+      "Suspended",
+    );
+    // An occurrence fired just before the suspend may still finish; after that, for two more
+    // periods of the schedule, nothing may fire.
+    await waitFor(
+      async () =>
+        (field<unknown[]>(await rig.objects.get("crontasks", "tick"), "active") ?? []).length === 0,
+      {
+        description: "no active occurrence",
+      },
+    );
+    const countAtSuspend = requestsTo("/tick").length;
+    const runsAtSuspend = field<number>(await rig.objects.get("crontasks", "tick"), "runs") ?? 0;
+    expect(field<string>(suspended, "nextScheduleTime")).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    expect(requestsTo("/tick").length).toBe(countAtSuspend);
+    expect(field<number>(await rig.objects.get("crontasks", "tick"), "runs")).toBe(runsAtSuspend);
+
+    await deleteObject("crontasks", "tick");
+    await waitFor(() => gone("crontasks", "tick"), { description: "tick to be deleted" });
+    await expect(rig.api.client().getSchedule(scheduleId)).rejects.toMatchObject({ code: 5 });
+  });
+
+  it("Forbid with a slow target: one occurrence at a time, overlapping slots are Skipped", async () => {
+    let running = 0;
+    let maxRunning = 0;
+    behaviour.set("/slow", async () => {
+      running += 1;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      running -= 1;
+      return { status: 200 };
+    });
+    await rig.objects.create(
+      "crontasks",
+      cronTask("slow", {
+        schedule: "* * * * * *",
+        concurrencyPolicy: "Forbid",
+        target: { http: { url: `${base()}/slow` } },
+      }),
+    );
+    const skipped = await waitForStatus(
+      rig.objects,
+      "crontasks",
+      "slow",
+      (o) => (field<number>(o, "skipped") ?? 0) >= 2 && (field<number>(o, "runs") ?? 0) >= 2,
+      "skips and two runs",
+      25_000,
+    );
+    expect((field<unknown[]>(skipped, "active") ?? []).length).toBeLessThanOrEqual(1);
+    expect(maxRunning).toBe(1);
+    await waitForReasons(rig.admin, rig.namespace, "slow", ["Skipped", "Fired"]);
+    await deleteObject("crontasks", "slow");
+    await waitFor(() => gone("crontasks", "slow"), { description: "slow to be deleted" });
+  });
+
+  it("an invalid cron expression gets Valid=False naming spec.schedule and no schedule", async () => {
+    await rig.objects.create(
+      "crontasks",
+      cronTask("badcron", { schedule: "0 0 31 2 *", target: { topic: "t.none" } }),
+    );
+    const invalid = await waitForStatus(
+      rig.objects,
+      "crontasks",
+      "badcron",
+      phaseIs("Invalid"),
+      "Invalid",
+    );
+    const valid = conditionOf(invalid, "Valid");
+    expect(valid).toMatchObject({ status: "False", reason: "InvalidSpec" });
+    expect(valid?.message).toMatch(/^spec\.schedule: /);
+    expect(await reasonsOf(rig.admin, rig.namespace, "badcron")).toContain("InvalidSpec");
+    const schedules = await rig.api.client().listSchedules();
+    expect(
+      schedules.schedules.map((s) => s.spec?.id ?? "").filter((id) => id.includes(".badcron.")),
+    ).toEqual([]);
+  });
+});
+
+describe("scheduler unavailable", () => {
+  it("backs off while the scheduler is down and converges once it is back", async () => {
+    await rig.stopApi();
+    try {
+      await rig.objects.create(
+        "delayedtasks",
+        delayedTask("patient", { delay: "1s", target: { http: { url: `${base()}/patient` } } }),
+      );
+      await waitFor(() => operator.stats().delayedTask.errors >= 3, {
+        description: "reconcile errors while the scheduler is down",
+        timeoutMs: 20_000,
+      });
+      const during = await rig.objects.get("delayedtasks", "patient");
+      expect(field<string>(during, "taskId")).toBeUndefined();
+    } finally {
+      await rig.restartApi();
+    }
+    const done = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "patient",
+      phaseIs("Succeeded"),
+      "Succeeded",
+      30_000,
+    );
+    expect(field<number>(done, "attempts")).toBe(1);
+    expect(requestsTo("/patient")).toHaveLength(1);
+  });
+});
