@@ -226,7 +226,8 @@ export class CronTaskReconciler {
       }),
       history: historyOf(schedule),
     };
-    if (next !== undefined) status.nextScheduleTime = next;
+    // A suspended schedule does not fire: no next time is shown.
+    if (next !== undefined && !suspended) status.nextScheduleTime = next;
     const last = iso(s?.lastScheduleTime);
     if (last !== undefined) status.lastScheduleTime = last;
     const ok = iso(s?.lastSuccessfulTime);

@@ -3,7 +3,10 @@
  * real scheduler with its gRPC API on a fresh Redis database, a real worker running the built-in
  * http handler on the operator's http topic, and helpers to read resources, Events and tasks.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
 import { ApiServer } from "../../scheduler/api/apiServer.js";
 import { NoAuthentication } from "../../scheduler/api/authenticator.js";
@@ -196,4 +199,49 @@ export async function waitForReasons(
       intervalMs: 200,
     },
   );
+}
+
+const cliPath = fileURLToPath(new URL("../../cli/ddq.ts", import.meta.url));
+const running = new Set<ChildProcess>();
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | string>;
+}
+
+/**
+ * `ddq operator` in its own node process (node --import tsx, no wrapper process: SIGKILL and the
+ * RSS measured reach the operator itself).
+ */
+export function spawnOperator(env: Record<string, string>): OperatorProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", cliPath, "operator"], {
+    env: { ...process.env, DDQ_LOG_FORMAT: "text", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (err = (err + chunk.toString()).slice(-20_000)));
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal ?? "unknown");
+    });
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+export function killOperators(): void {
+  for (const child of running) child.kill("SIGKILL");
+}
+
+/** Peak and current resident set of a process, in MiB (Linux /proc). */
+export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
+  const text = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (name: string): number =>
+    Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
+  return { rssMiB: Math.round(kib("VmRSS") / 1024), peakMiB: Math.round(kib("VmHWM") / 1024) };
 }
