@@ -122,8 +122,8 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliP
   running.add(child);
   let out = "";
   let err = "";
-  child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (err = (err + chunk.toString()).slice(-8000)));
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString()).slice(-8000)));
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => {
       running.delete(child);

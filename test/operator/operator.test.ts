@@ -14,7 +14,9 @@ import {
   cronTask,
   delayedTask,
   eventsOf,
-  field,
+  items,
+  num,
+  str,
   isoIn,
   phaseIs,
   reasonsOf,
@@ -97,8 +99,8 @@ describe("DelayedTask", () => {
       "Scheduled",
     );
     expect(scheduled.metadata).toHaveProperty("finalizers", ["ddq.io/finalizer"]);
-    expect(field<string>(scheduled, "taskId")).toMatch(/-\d+$/);
-    expect(Date.parse(field<string>(scheduled, "scheduledTime") ?? "")).toBe(Date.parse(runAt));
+    expect(str(scheduled, "taskId")).toMatch(/-\d+$/);
+    expect(Date.parse(str(scheduled, "scheduledTime") ?? "")).toBe(Date.parse(runAt));
     expect(conditionOf(scheduled, "Valid")?.status).toBe("True");
     expect(conditionOf(scheduled, "Scheduled")?.status).toBe("True");
     expect(conditionOf(scheduled, "Succeeded")?.status).toBe("Unknown");
@@ -115,13 +117,13 @@ describe("DelayedTask", () => {
     expect(requests).toHaveLength(1);
     expect(requests[0]?.body).toBe('{"x":1}');
     expect(requests[0]?.headers["x-test"]).toBe("yes");
-    expect(field<number>(done, "attempts")).toBe(1);
-    expect(field<number>(done, "observedGeneration")).toBe(1);
+    expect(num(done, "attempts")).toBe(1);
+    expect(num(done, "observedGeneration")).toBe(1);
     expect(conditionOf(done, "Succeeded")).toMatchObject({ status: "True", reason: "Succeeded" });
-    const completion = Date.parse(field<string>(done, "completionTime") ?? "");
+    const completion = Date.parse(str(done, "completionTime") ?? "");
     expect(completion).toBeGreaterThanOrEqual(Date.parse(runAt));
     // Fired no earlier than runAt (the target saw it after runAt).
-    const task = await rig.api.client().get(field<string>(done, "taskId") ?? "");
+    const task = await rig.api.client().get(str(done, "taskId") ?? "");
     expect(task.state).toBe(TaskState.TASK_STATE_SUCCEEDED);
     expect(task.owner?.name).toBe("hello");
     const reasons = await waitForReasons(rig.admin, rig.namespace, "hello", [
@@ -145,7 +147,7 @@ describe("DelayedTask", () => {
       phaseIs("Scheduled"),
       "Scheduled",
     );
-    const taskId = field<string>(scheduled, "taskId") ?? "";
+    const taskId = str(scheduled, "taskId") ?? "";
     await deleteObject("delayedtasks", "doomed");
     await waitFor(() => gone("delayedtasks", "doomed"), { description: "doomed to be deleted" });
     const task = await rig.api.client().get(taskId);
@@ -173,7 +175,7 @@ describe("DelayedTask", () => {
       phaseIs("Scheduled"),
       "Scheduled",
     );
-    const oldTaskId = field<string>(first, "taskId") ?? "";
+    const oldTaskId = str(first, "taskId") ?? "";
     const newRunAt = isoIn(2_500);
     const edited = await rig.objects.get("delayedtasks", "moved");
     await rig.objects.replace("delayedtasks", {
@@ -184,13 +186,10 @@ describe("DelayedTask", () => {
       rig.objects,
       "delayedtasks",
       "moved",
-      (o) =>
-        field<number>(o, "observedGeneration") === 2 && field<string>(o, "taskId") !== oldTaskId,
+      (o) => num(o, "observedGeneration") === 2 && str(o, "taskId") !== oldTaskId,
       "rescheduled",
     );
-    expect(Date.parse(field<string>(rescheduled, "scheduledTime") ?? "")).toBe(
-      Date.parse(newRunAt),
-    );
+    expect(Date.parse(str(rescheduled, "scheduledTime") ?? "")).toBe(Date.parse(newRunAt));
     expect((await rig.api.client().get(oldTaskId)).state).toBe(TaskState.TASK_STATE_CANCELLED);
     await waitForStatus(rig.objects, "delayedtasks", "moved", phaseIs("Succeeded"), "Succeeded");
     expect(requestsTo("/moved")).toHaveLength(1);
@@ -217,8 +216,8 @@ describe("DelayedTask", () => {
       phaseIs("Succeeded"),
       "Succeeded",
     );
-    expect(field<number>(done, "attempts")).toBe(2);
-    expect(field<string>(done, "lastError")).toContain("503");
+    expect(num(done, "attempts")).toBe(2);
+    expect(str(done, "lastError")).toContain("503");
     await waitForReasons(rig.admin, rig.namespace, "flaky", [
       "Scheduled",
       "Fired",
@@ -241,7 +240,7 @@ describe("DelayedTask", () => {
       "Failed",
     );
     expect(conditionOf(failed, "Succeeded")).toMatchObject({ status: "False", reason: "Failed" });
-    expect(field<string>(failed, "lastError")).toContain("400");
+    expect(str(failed, "lastError")).toContain("400");
     await waitForReasons(rig.admin, rig.namespace, "broken", ["Failed"]);
   });
 
@@ -289,7 +288,7 @@ describe("DelayedTask", () => {
     const valid = conditionOf(invalid, "Valid");
     expect(valid).toMatchObject({ status: "False", reason: "InvalidSpec" });
     expect(valid?.message).toContain("spec.target.http.headers[0].valueFrom.secretKeyRef");
-    expect(field<string>(invalid, "taskId")).toBeUndefined();
+    expect(str(invalid, "taskId")).toBeUndefined();
     const events = await waitFor(
       async () =>
         (await eventsOf(rig.admin, rig.namespace, "nosecret")).find(
@@ -319,24 +318,21 @@ describe("CronTask", () => {
       phaseIs("Active"),
       "Active",
     );
-    const scheduleId = field<string>(active, "scheduleId") ?? "";
+    const scheduleId = str(active, "scheduleId") ?? "";
     expect(scheduleId).toContain(`${rig.namespace}.tick.`);
-    expect(field<string>(active, "nextScheduleTime")).toBeDefined();
+    expect(str(active, "nextScheduleTime")).toBeDefined();
     const ran = await waitForStatus(
       rig.objects,
       "crontasks",
       "tick",
       (o) =>
-        (field<number>(o, "runs") ?? 0) >= 2 &&
-        (field<{ outcome: string }[]>(o, "history") ?? []).filter((h) => h.outcome === "Succeeded")
-          .length >= 2,
+        (num(o, "runs") ?? 0) >= 2 &&
+        items(o, "history").filter((h) => h.outcome === "Succeeded").length >= 2,
       "two successful runs",
       20_000,
     );
-    expect(field<string>(ran, "lastSuccessfulTime")).toBeDefined();
-    const history =
-      field<{ outcome: string; occurrenceId: string; scheduledTime: string }[]>(ran, "history") ??
-      [];
+    expect(str(ran, "lastSuccessfulTime")).toBeDefined();
+    const history = items(ran, "history");
     for (const entry of history) {
       expect(entry.occurrenceId.startsWith(`${scheduleId}:`)).toBe(true);
       expect(Date.parse(entry.scheduledTime) % 2000).toBe(0);
@@ -358,18 +354,17 @@ describe("CronTask", () => {
     // An occurrence fired just before the suspend may still finish; after that, for two more
     // periods of the schedule, nothing may fire.
     await waitFor(
-      async () =>
-        (field<unknown[]>(await rig.objects.get("crontasks", "tick"), "active") ?? []).length === 0,
+      async () => items(await rig.objects.get("crontasks", "tick"), "active").length === 0,
       {
         description: "no active occurrence",
       },
     );
     const countAtSuspend = requestsTo("/tick").length;
-    const runsAtSuspend = field<number>(await rig.objects.get("crontasks", "tick"), "runs") ?? 0;
-    expect(field<string>(suspended, "nextScheduleTime")).toBeUndefined();
+    const runsAtSuspend = num(await rig.objects.get("crontasks", "tick"), "runs") ?? 0;
+    expect(str(suspended, "nextScheduleTime")).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 4_500));
     expect(requestsTo("/tick").length).toBe(countAtSuspend);
-    expect(field<number>(await rig.objects.get("crontasks", "tick"), "runs")).toBe(runsAtSuspend);
+    expect(num(await rig.objects.get("crontasks", "tick"), "runs")).toBe(runsAtSuspend);
 
     await deleteObject("crontasks", "tick");
     await waitFor(() => gone("crontasks", "tick"), { description: "tick to be deleted" });
@@ -398,11 +393,11 @@ describe("CronTask", () => {
       rig.objects,
       "crontasks",
       "slow",
-      (o) => (field<number>(o, "skipped") ?? 0) >= 2 && (field<number>(o, "runs") ?? 0) >= 2,
+      (o) => (num(o, "skipped") ?? 0) >= 2 && (num(o, "runs") ?? 0) >= 2,
       "skips and two runs",
       25_000,
     );
-    expect((field<unknown[]>(skipped, "active") ?? []).length).toBeLessThanOrEqual(1);
+    expect(items(skipped, "active").length).toBeLessThanOrEqual(1);
     expect(maxRunning).toBe(1);
     await waitForReasons(rig.admin, rig.namespace, "slow", ["Skipped", "Fired"]);
     await deleteObject("crontasks", "slow");
@@ -445,7 +440,7 @@ describe("scheduler unavailable", () => {
         timeoutMs: 20_000,
       });
       const during = await rig.objects.get("delayedtasks", "patient");
-      expect(field<string>(during, "taskId")).toBeUndefined();
+      expect(str(during, "taskId")).toBeUndefined();
     } finally {
       await rig.restartApi();
     }
@@ -457,7 +452,7 @@ describe("scheduler unavailable", () => {
       "Succeeded",
       30_000,
     );
-    expect(field<number>(done, "attempts")).toBe(1);
+    expect(num(done, "attempts")).toBe(1);
     expect(requestsTo("/patient")).toHaveLength(1);
   });
 });

@@ -7,20 +7,15 @@ import { CoordinationV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskState } from "../../proto/gen/ddq/v1/task.js";
 import { POSITIONS_ANNOTATION } from "../../operator/positionStore.js";
-import {
-  killAllCli,
-  startCli,
-  startHttpTarget,
-  waitReady,
-  type CliProcess,
-} from "../api/support.js";
+import { startHttpTarget, waitReady } from "../api/support.js";
 import type { CustomObject } from "../crds/support.js";
 import { testKubeconfigPath } from "../env/testContext.js";
 import { waitFor } from "../env/waitFor.js";
 import {
   cronTask,
   delayedTask,
-  field,
+  num,
+  str,
   isoIn,
   killOperators,
   reasonsOf,
@@ -102,7 +97,7 @@ describe("ddq operator (process)", () => {
     const before = await waitFor(
       async () => {
         const items = await listDelayed();
-        const scheduled = items.filter((o) => field<string>(o, "taskId") !== undefined);
+        const scheduled = items.filter((o) => str(o, "taskId") !== undefined);
         const succeeded = items.filter((o) => o.status?.phase === "Succeeded");
         return scheduled.length === names.length && succeeded.length >= 2 ? items : undefined;
       },
@@ -125,7 +120,7 @@ describe("ddq operator (process)", () => {
       async () => {
         let done = 0;
         for (const o of unfinished) {
-          const task = await client.get(field<string>(o, "taskId") ?? "");
+          const task = await client.get(str(o, "taskId") ?? "");
           if (task.state === TaskState.TASK_STATE_SUCCEEDED) done += 1;
         }
         return done >= 3;
@@ -146,8 +141,8 @@ describe("ddq operator (process)", () => {
     );
     expect(second.stderr()).toContain("resuming scheduler events");
     for (const o of converged) {
-      expect(field<number>(o, "attempts")).toBe(1);
-      expect(field<string>(o, "completionTime")).toBeDefined();
+      expect(num(o, "attempts")).toBe(1);
+      expect(str(o, "completionTime")).toBeDefined();
     }
     // No transition missed: every resource that was unfinished at the kill got its Fired and
     // Succeeded Events (from one operator or the other), and none is duplicated.
@@ -164,14 +159,12 @@ describe("ddq operator (process)", () => {
       expect(reasons.filter((r) => r === "Succeeded")).toHaveLength(1);
     }
     // The CronTask's counts catch up with the scheduler's.
-    const scheduleId =
-      field<string>(await rig.objects.get("crontasks", "kill-cron"), "scheduleId") ?? "";
+    const scheduleId = str(await rig.objects.get("crontasks", "kill-cron"), "scheduleId") ?? "";
     const truth = await client.getSchedule(scheduleId);
     const runs = truth.schedule?.status?.runs ?? 0;
     expect(runs).toBeGreaterThan(0);
     await waitFor(
-      async () =>
-        (field<number>(await rig.objects.get("crontasks", "kill-cron"), "runs") ?? 0) >= runs,
+      async () => (num(await rig.objects.get("crontasks", "kill-cron"), "runs") ?? 0) >= runs,
       { description: "CronTask runs to catch up" },
     );
 

@@ -41,7 +41,7 @@ async function phases(): Promise<Map<string, number>> {
   })) as { items: CustomObject[] };
   const counts = new Map<string, number>();
   for (const item of list.items) {
-    const phase = String(item.status?.phase ?? "none");
+    const phase = typeof item.status?.phase === "string" ? item.status.phase : "none";
     counts.set(phase, (counts.get(phase) ?? 0) + 1);
   }
   counts.set("total", list.items.length);

@@ -132,8 +132,30 @@ export function conditionOf(object: CustomObject, type: string): Condition | und
   return conditions.find((c) => c.type === type);
 }
 
-export function field<T>(object: CustomObject, name: string): T | undefined {
-  return object.status?.[name] as T | undefined;
+/** A string field of the status. */
+export function str(object: CustomObject, name: string): string | undefined {
+  const value: unknown = object.status?.[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** A number field of the status. */
+export function num(object: CustomObject, name: string): number | undefined {
+  const value: unknown = object.status?.[name];
+  return typeof value === "number" ? value : undefined;
+}
+
+export interface HistoryItem {
+  occurrenceId?: string;
+  scheduledTime: string;
+  outcome: string;
+  finishedTime?: string;
+  message?: string;
+}
+
+/** A list field of the status (history, active), [] when absent. */
+export function items(object: CustomObject, name: string): HistoryItem[] {
+  const value: unknown = object.status?.[name];
+  return Array.isArray(value) ? (value as HistoryItem[]) : [];
 }
 
 /** Waits until the resource's status satisfies `check`. */
@@ -223,8 +245,8 @@ export function spawnOperator(env: Record<string, string>): OperatorProcess {
   running.add(child);
   let out = "";
   let err = "";
-  child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (err = (err + chunk.toString()).slice(-20_000)));
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString()).slice(-20_000)));
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => {
       running.delete(child);
