@@ -334,7 +334,7 @@ describe("CronTask", () => {
     expect(str(ran, "lastSuccessfulTime")).toBeDefined();
     const history = items(ran, "history");
     for (const entry of history) {
-      expect(entry.occurrenceId.startsWith(`${scheduleId}:`)).toBe(true);
+      expect((entry.occurrenceId ?? "").startsWith(`${scheduleId}:`)).toBe(true);
       expect(Date.parse(entry.scheduledTime) % 2000).toBe(0);
     }
     await waitForReasons(rig.admin, rig.namespace, "tick", ["Scheduled", "Fired", "Succeeded"]);
