@@ -25,6 +25,7 @@ import {
   jsonEqual,
   nowSeconds,
   setCondition,
+  statusCode,
   type ResourceWriter,
 } from "./resources.js";
 import { delayedTaskToTaskSpec } from "./spec/delayedTask.js";
@@ -362,7 +363,19 @@ export class DelayedTaskReconciler {
     const completedMs = Date.parse(status.completionTime ?? "");
     const dueMs = (Number.isNaN(completedMs) ? Date.now() : completedMs) + ttl * 1000;
     if (dueMs > Date.now()) return { requeueAfterMs: dueMs - Date.now() };
-    await this.writer.delete(resource);
+    try {
+      await this.writer.delete(resource);
+    } catch (error) {
+      if (statusCode(error) !== 403) throw error;
+      // Not allowed to delete (RBAC without `delete`): say so once per resync, do not spin.
+      this.context.recorder.record(
+        { ...resource, apiVersion: DDQ_API_VERSION, kind: DELAYED_TASK.kind },
+        "Warning",
+        "TTLDeleteForbidden",
+        `ttlSecondsAfterFinished expired but the operator may not delete ${DELAYED_TASK.plural}: ${(error as Error).message.slice(0, 200)}`,
+      );
+      return { requeueAfterMs: this.context.resyncMs };
+    }
     return {};
   }
 }

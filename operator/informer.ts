@@ -73,6 +73,8 @@ export class Informer<T extends KubeObject> {
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private pendingResourceVersion: string | undefined;
+  private rewatching = false;
   private syncedResolve: (() => void) | undefined;
   /** Resolves after the first complete list. */
   readonly synced: Promise<void>;
@@ -110,6 +112,17 @@ export class Informer<T extends KubeObject> {
     this.store.set(key, object);
   }
 
+  /**
+   * Drops the current watch and watches again, from `resourceVersion` when given (as a reconnect
+   * with a remembered version would), else from the last version seen. For diagnostics and tests:
+   * a version older than etcd's window reproduces an expired watch (410 Gone).
+   */
+  rewatch(resourceVersion?: string): void {
+    if (resourceVersion !== undefined) this.pendingResourceVersion = resourceVersion;
+    this.rewatching = true;
+    this.abort?.abort();
+  }
+
   start(): this {
     this.loop ??= this.run();
     return this;
@@ -138,11 +151,20 @@ export class Informer<T extends KubeObject> {
     let delay = backoff.initial;
     while (!this.stopped) {
       try {
+        if (this.pendingResourceVersion !== undefined) {
+          this.resourceVersion = this.pendingResourceVersion;
+          this.pendingResourceVersion = undefined;
+        }
         if (this.resourceVersion === undefined) await this.relist();
         await this.watchOnce();
+        this.rewatching = false;
         delay = backoff.initial;
       } catch (error) {
         if (this.isStopped()) break;
+        if (this.rewatching) {
+          this.rewatching = false;
+          continue;
+        }
         if (error instanceof GoneError || statusCode(error) === 410) {
           this.stats.gone += 1;
           this.options.log?.("watch expired (410 Gone): relisting", { path: this.path });
@@ -248,9 +270,10 @@ export class Informer<T extends KubeObject> {
             if (settled) return;
             if (phase === "ERROR") {
               const status = raw as { code?: number; message?: string };
-              controller?.abort();
+              // Settle first: aborting makes the watch report an AbortError synchronously.
               if (status.code === 410) finish(new GoneError(status.message ?? "Gone"));
               else finish(new Error(`watch error ${status.code ?? "?"}: ${status.message ?? ""}`));
+              controller?.abort();
               return;
             }
             const object = raw as T;

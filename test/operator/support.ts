@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
 import { ApiServer } from "../../scheduler/api/apiServer.js";
 import { NoAuthentication } from "../../scheduler/api/authenticator.js";
+import type { SchedulerOptions } from "../../scheduler/scheduler.js";
 import { Operator, type OperatorOptions } from "../../operator/operator.js";
 import { httpHandler } from "../../worker/handlers/httpHandler.js";
 import { Worker } from "../../worker/worker.js";
@@ -41,12 +42,16 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(prefix: string, workerConcurrency = 16): Promise<Rig> {
+export async function startRig(
+  prefix: string,
+  workerConcurrency = 16,
+  schedulerOptions: Partial<SchedulerOptions> = {},
+): Promise<Rig> {
   const admin = testAdminKubeConfig();
   await installDdqCrds(admin);
   const namespace = await createTestNamespace(admin, prefix);
   const db = await useFreshRedisDatabase();
-  const api = await startTestApi(db);
+  const api = await startTestApi(db, {}, schedulerOptions);
   const port = Number(api.address.split(":")[1]);
   let server: ApiServer | undefined = api.server;
   const worker = new Worker({
