@@ -91,6 +91,15 @@ export class Informer<T extends KubeObject> {
     this.synced = new Promise((resolve) => (this.syncedResolve = resolve));
   }
 
+  /** What the store keeps: the object without metadata.managedFields (never read, often most of it). */
+  private slim(object: T): T {
+    const metadata = object.metadata as ResourceMetadata & { managedFields?: unknown };
+    if (metadata.managedFields === undefined) return object;
+    const rest: ResourceMetadata & { managedFields?: unknown } = { ...metadata };
+    delete rest.managedFields;
+    return { ...object, metadata: rest };
+  }
+
   get(key: string): T | undefined {
     return this.store.get(key);
   }
@@ -109,7 +118,7 @@ export class Informer<T extends KubeObject> {
       !isNewer(object.metadata.resourceVersion, current.metadata.resourceVersion)
     )
       return;
-    this.store.set(key, object);
+    this.store.set(key, this.slim(object));
   }
 
   /**
@@ -219,7 +228,7 @@ export class Informer<T extends KubeObject> {
             limit: this.options.pageSize ?? 500,
             ...(token === undefined ? {} : { _continue: token }),
           }))) as ListResponse;
-      for (const item of page.items ?? []) items.push(item as T);
+      for (const item of page.items ?? []) items.push(this.slim(item as T));
       resourceVersion = page.metadata?.resourceVersion;
       token = page.metadata?.continue === "" ? undefined : page.metadata?.continue;
     } while (token !== undefined);
@@ -276,7 +285,7 @@ export class Informer<T extends KubeObject> {
               controller?.abort();
               return;
             }
-            const object = raw as T;
+            const object = this.slim(raw as T);
             const rv = object.metadata.resourceVersion;
             if (rv !== undefined) this.resourceVersion = rv;
             if (phase === "BOOKMARK") return;

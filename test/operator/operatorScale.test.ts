@@ -59,6 +59,7 @@ describe("scale", () => {
       DDQ_HEALTH_LISTEN: "127.0.0.1:0",
       DDQ_METRICS_LISTEN: "127.0.0.1:0",
       DDQ_LOG_LEVEL: "warn",
+      NODE_OPTIONS: "--max-old-space-size=128",
     });
     await waitReady(operator);
     const pid = operator.child.pid ?? 0;
@@ -117,5 +118,5 @@ describe("scale", () => {
     expect(target.requests).toHaveLength(COUNT);
     operator.child.kill("SIGTERM");
     expect(await operator.exited).toBe(0);
-  });
+  }, 170_000);
 });

@@ -229,6 +229,7 @@ export async function waitForReasons(
 }
 
 const cliPath = fileURLToPath(new URL("../../cli/ddq.ts", import.meta.url));
+const distCliPath = fileURLToPath(new URL("../../dist/cli/ddq.js", import.meta.url));
 const running = new Set<ChildProcess>();
 
 export interface OperatorProcess {
@@ -243,7 +244,12 @@ export interface OperatorProcess {
  * RSS measured reach the operator itself).
  */
 export function spawnOperator(env: Record<string, string>): OperatorProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", cliPath, "operator"], {
+  // DDQ_TEST_OPERATOR_DIST=1 runs the compiled CLI (npm run build first), as the image does.
+  const args =
+    process.env.DDQ_TEST_OPERATOR_DIST === "1"
+      ? [distCliPath, "operator"]
+      : ["--import", "tsx", cliPath, "operator"];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, DDQ_LOG_FORMAT: "text", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
