@@ -18,7 +18,8 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   onStartedLeading: () => void;
-  onStoppedLeading: () => void;
+  /** Awaited by stop() before the Lease is released. */
+  onStoppedLeading: () => void | Promise<void>;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -103,7 +104,7 @@ export class LeaderElector {
     ) {
       this.leading = false;
       this.options.log?.("lost leadership", { lease: this.leaseName });
-      this.options.onStoppedLeading();
+      void this.options.onStoppedLeading();
     }
   }
 
@@ -114,7 +115,8 @@ export class LeaderElector {
     await this.running;
     if (this.leading) {
       this.leading = false;
-      this.options.onStoppedLeading();
+      // Stop working first, then release: a successor never overlaps with this replica.
+      await this.options.onStoppedLeading();
       try {
         await this.lease.release(0);
       } catch (error) {

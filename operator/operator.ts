@@ -357,6 +357,7 @@ export class Operator {
       },
       onStoppedLeading: () => {
         this.transition = this.transition.then(() => this.unlead());
+        return this.transition;
       },
       log: this.log,
     });
