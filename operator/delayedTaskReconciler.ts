@@ -17,7 +17,7 @@
 import { CancelTaskResponse_Outcome } from "../proto/gen/ddq/v1/task_service.js";
 import { TaskState, type Task } from "../proto/gen/ddq/v1/task.js";
 import { taskSpecToPb } from "../scheduler/api/taskMessages.js";
-import { isNotFound, type ReconcileContext, type ReconcileResult } from "./context.js";
+import { grpcCode, isNotFound, type ReconcileContext, type ReconcileResult } from "./context.js";
 import type { Informer } from "./informer.js";
 import {
   findCondition,
@@ -134,7 +134,14 @@ export class DelayedTaskReconciler {
       if (!converted.ok) {
         status = this.invalidStatus(resource, old, formatSpecErrors(converted.errors));
       } else {
-        const { task: created } = await client.enqueue(taskSpecToPb(converted.value));
+        let response;
+        try {
+          response = await client.enqueue(taskSpecToPb(converted.value));
+        } catch (error) {
+          await this.reportPending(resource, old, error);
+          throw error;
+        }
+        const created = response.task;
         if (created === undefined) throw new Error("Enqueue answered without a task");
         index.setTask(created.id, key);
         const kept: DelayedTaskStatus = { ...old };
@@ -152,6 +159,59 @@ export class DelayedTaskReconciler {
       this.recordEvents(written, old, status);
     }
     return this.after(resource, status);
+  }
+
+  /**
+   * A resource the scheduler has not taken yet (unreachable, overloaded): phase Pending with
+   * Scheduled=False saying why, so that `kubectl get` shows it. The error is rethrown by the
+   * caller (the key backs off).
+   */
+  private async reportPending(
+    resource: DelayedTask,
+    old: DelayedTaskStatus,
+    error: unknown,
+  ): Promise<void> {
+    if (grpcCode(error) === undefined || (old.phase !== undefined && old.phase !== "Pending"))
+      return;
+    const generation = resource.metadata.generation ?? 1;
+    const now = nowSeconds();
+    let conditions = setCondition(
+      old.conditions,
+      {
+        type: CONDITION_VALID,
+        status: "True",
+        reason: "SpecValid",
+        message: "the spec is valid",
+        observedGeneration: generation,
+      },
+      now,
+    );
+    conditions = setCondition(
+      conditions,
+      {
+        type: CONDITION_SCHEDULED,
+        status: "False",
+        reason: "SchedulerUnavailable",
+        message:
+          `the scheduler did not take the task yet (retrying): ${(error as Error).message}`.slice(
+            0,
+            1024,
+          ),
+        observedGeneration: generation,
+      },
+      now,
+    );
+    const status: DelayedTaskStatus = {
+      observedGeneration: generation,
+      phase: "Pending",
+      conditions,
+    };
+    if (jsonEqual(status, old)) return;
+    try {
+      await this.writer.writeStatus(resource, status);
+    } catch (writeError) {
+      this.context.log("cannot write the Pending status", { error: (writeError as Error).message });
+    }
   }
 
   private async cancelUnlessFinished(taskId: string): Promise<void> {

@@ -507,8 +507,18 @@ describe("scheduler unavailable", () => {
         description: "reconcile errors while the scheduler is down",
         timeoutMs: 20_000,
       });
-      const during = await rig.objects.get("delayedtasks", "patient");
+      const during = await waitForStatus(
+        rig.objects,
+        "delayedtasks",
+        "patient",
+        phaseIs("Pending"),
+        "Pending while the scheduler is down",
+      );
       expect(str(during, "taskId")).toBeUndefined();
+      expect(conditionOf(during, "Scheduled")).toMatchObject({
+        status: "False",
+        reason: "SchedulerUnavailable",
+      });
     } finally {
       await rig.restartApi();
     }
