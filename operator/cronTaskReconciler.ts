@@ -10,11 +10,12 @@ import type {
   GetScheduleResponse,
   HistoryEntry,
   Schedule,
+  UpsertScheduleResponse,
 } from "../proto/gen/ddq/v1/cron_service.js";
 import { HistoryEntry_Outcome } from "../proto/gen/ddq/v1/cron_service.js";
 import { scheduleSpecToPb } from "../scheduler/api/cronService.js";
 import { parseOccurrenceId } from "../scheduler/engine/taskId.js";
-import { isNotFound, type ReconcileContext, type ReconcileResult } from "./context.js";
+import { grpcCode, isNotFound, type ReconcileContext, type ReconcileResult } from "./context.js";
 import type { Informer } from "./informer.js";
 import {
   findCondition,
@@ -106,7 +107,13 @@ export class CronTaskReconciler {
     resource = await this.writer.ensureFinalizer(resource);
     index.setSchedule(scheduleId, key);
 
-    let schedule = await this.getSchedule(scheduleId);
+    let schedule: Schedule | undefined;
+    try {
+      schedule = await this.getSchedule(scheduleId);
+    } catch (error) {
+      await this.reportPending(resource, old, error);
+      throw error;
+    }
     let status: CronTaskStatus;
     let upserted: "created" | "updated" | undefined;
     if (
@@ -128,7 +135,13 @@ export class CronTaskReconciler {
           old.observedGeneration !== undefined &&
           jsonEqual(JSON.parse(JSON.stringify(schedule.spec)), JSON.parse(JSON.stringify(spec)));
         if (!same) {
-          const response = await client.upsertSchedule(spec);
+          let response: UpsertScheduleResponse;
+          try {
+            response = await client.upsertSchedule(spec);
+          } catch (error) {
+            await this.reportPending(resource, old, error);
+            throw error;
+          }
           upserted = response.created ? "created" : "updated";
           schedule = await this.getSchedule(scheduleId);
         }
@@ -152,6 +165,51 @@ export class CronTaskReconciler {
       ? Infinity
       : Math.max(nextMs - Date.now() + 1_000, 1_000);
     return { requeueAfterMs: Math.min(this.context.resyncMs, untilNext) };
+  }
+
+  /** Phase Pending with Scheduled=False saying why, while the scheduler does not take it. */
+  private async reportPending(
+    resource: CronTask,
+    old: CronTaskStatus,
+    error: unknown,
+  ): Promise<void> {
+    if (grpcCode(error) === undefined || (old.phase !== undefined && old.phase !== "Pending"))
+      return;
+    const generation = resource.metadata.generation ?? 1;
+    const now = nowSeconds();
+    let conditions = setCondition(
+      old.conditions,
+      {
+        type: CONDITION_VALID,
+        status: "True",
+        reason: "SpecValid",
+        message: "the spec is valid",
+        observedGeneration: generation,
+      },
+      now,
+    );
+    conditions = setCondition(
+      conditions,
+      {
+        type: CONDITION_SCHEDULED,
+        status: "False",
+        reason: "SchedulerUnavailable",
+        message:
+          `the scheduler did not take the schedule yet (retrying): ${(error as Error).message}`.slice(
+            0,
+            1024,
+          ),
+        observedGeneration: generation,
+      },
+      now,
+    );
+    const status: CronTaskStatus = { observedGeneration: generation, phase: "Pending", conditions };
+    if (jsonEqual(status, old)) return;
+    try {
+      await this.writer.writeStatus(resource, status);
+    } catch (writeError) {
+      this.context.log("cannot write the Pending status", { error: (writeError as Error).message });
+    }
   }
 
   private async getSchedule(id: string): Promise<Schedule | undefined> {

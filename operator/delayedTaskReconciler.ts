@@ -14,7 +14,10 @@
  *   nothing is scheduled (a task of an earlier generation is cancelled).
  * - ttlSecondsAfterFinished deletes the resource that long after its completionTime.
  */
-import { CancelTaskResponse_Outcome } from "../proto/gen/ddq/v1/task_service.js";
+import {
+  CancelTaskResponse_Outcome,
+  type EnqueueResponse,
+} from "../proto/gen/ddq/v1/task_service.js";
 import { TaskState, type Task } from "../proto/gen/ddq/v1/task.js";
 import { taskSpecToPb } from "../scheduler/api/taskMessages.js";
 import { grpcCode, isNotFound, type ReconcileContext, type ReconcileResult } from "./context.js";
@@ -134,7 +137,7 @@ export class DelayedTaskReconciler {
       if (!converted.ok) {
         status = this.invalidStatus(resource, old, formatSpecErrors(converted.errors));
       } else {
-        let response;
+        let response: EnqueueResponse;
         try {
           response = await client.enqueue(taskSpecToPb(converted.value));
         } catch (error) {
@@ -230,10 +233,9 @@ export class DelayedTaskReconciler {
     const generation = resource.metadata.generation ?? 1;
     const now = nowSeconds();
     const phase = phaseOf(task);
-    const scheduledTime =
-      task.attempt === 0 || old.scheduledTime === undefined || old.taskId !== task.id
-        ? iso(task.dueTime)
-        : old.scheduledTime;
+    // The current due time: the first attempt's, or the next attempt's while retrying (what
+    // `kubectl get` and Argo CD's health show); after the end, the last attempt's.
+    const scheduledTime = iso(task.dueTime) ?? old.scheduledTime;
     let conditions = setCondition(
       old.conditions,
       {

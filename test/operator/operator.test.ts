@@ -519,6 +519,21 @@ describe("scheduler unavailable", () => {
         status: "False",
         reason: "SchedulerUnavailable",
       });
+      await rig.objects.create(
+        "crontasks",
+        cronTask("patient-cron", {
+          schedule: "@every 1s",
+          target: { http: { url: `${base()}/patient-cron` } },
+        }),
+      );
+      const cronDuring = await waitForStatus(
+        rig.objects,
+        "crontasks",
+        "patient-cron",
+        phaseIs("Pending"),
+        "Pending while the scheduler is down",
+      );
+      expect(conditionOf(cronDuring, "Scheduled")?.reason).toBe("SchedulerUnavailable");
     } finally {
       await rig.restartApi();
     }
@@ -532,5 +547,14 @@ describe("scheduler unavailable", () => {
     );
     expect(num(done, "attempts")).toBe(1);
     expect(requestsTo("/patient")).toHaveLength(1);
+    await waitForStatus(
+      rig.objects,
+      "crontasks",
+      "patient-cron",
+      (o) => o.status?.phase === "Active" && (num(o, "runs") ?? 0) >= 1,
+      "Active and running",
+      30_000,
+    );
+    await deleteObject("crontasks", "patient-cron");
   });
 });
