@@ -59,7 +59,8 @@ describe("scale", () => {
       DDQ_HEALTH_LISTEN: "127.0.0.1:0",
       DDQ_METRICS_LISTEN: "127.0.0.1:0",
       DDQ_LOG_LEVEL: "warn",
-      NODE_OPTIONS: "--max-old-space-size=128",
+      // A bounded heap, as in a container with a memory limit (chart default 256Mi).
+      NODE_OPTIONS: "--max-old-space-size=192",
     });
     await waitReady(operator);
     const pid = operator.child.pid ?? 0;
