@@ -196,6 +196,37 @@ describe("DelayedTask", () => {
     expect(requestsTo("/moved")).toHaveLength(1);
   });
 
+  it("an edit after it finished does not run it again", async () => {
+    await rig.objects.create(
+      "delayedtasks",
+      delayedTask("once", { delay: "300ms", target: { http: { url: `${base()}/once` } } }),
+    );
+    const done = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "once",
+      phaseIs("Succeeded"),
+      "Succeeded",
+    );
+    const current = await rig.objects.get("delayedtasks", "once");
+    await rig.objects.replace("delayedtasks", {
+      ...current,
+      spec: { ...current.spec, delay: "400ms" },
+    });
+    const edited = await waitForStatus(
+      rig.objects,
+      "delayedtasks",
+      "once",
+      (o) => num(o, "observedGeneration") === 2,
+      "generation 2 observed",
+    );
+    expect(edited.status?.phase).toBe("Succeeded");
+    expect(str(edited, "taskId")).toBe(str(done, "taskId"));
+    expect(str(edited, "completionTime")).toBe(str(done, "completionTime"));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(requestsTo("/once")).toHaveLength(1);
+  });
+
   it("retries a failing target with backoff (Retrying) and records the error, then succeeds", async () => {
     let calls = 0;
     behaviour.set("/flaky", () => {
