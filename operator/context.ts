@@ -17,14 +17,28 @@ export interface ReconcileResult {
  */
 export class IdIndex {
   private readonly tasks = new Map<string, string>();
+  private readonly tasksByKey = new Map<string, Set<string>>();
   private readonly schedules = new Map<string, string>();
 
   setTask(taskId: string, key: string): void {
     this.tasks.set(taskId, key);
+    let ids = this.tasksByKey.get(key);
+    if (ids === undefined) {
+      ids = new Set();
+      this.tasksByKey.set(key, ids);
+    }
+    ids.add(taskId);
   }
 
   deleteTask(taskId: string): void {
+    const key = this.tasks.get(taskId);
     this.tasks.delete(taskId);
+    if (key !== undefined) this.tasksByKey.get(key)?.delete(taskId);
+  }
+
+  /** Every task id known for a resource key (its status's and those enqueued by this process). */
+  tasksOf(key: string): string[] {
+    return [...(this.tasksByKey.get(key) ?? [])];
   }
 
   setSchedule(scheduleId: string, key: string): void {

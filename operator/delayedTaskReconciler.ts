@@ -14,6 +14,7 @@
  *   nothing is scheduled (a task of an earlier generation is cancelled).
  * - ttlSecondsAfterFinished deletes the resource that long after its completionTime.
  */
+import { status as GrpcCode } from "@grpc/grpc-js";
 import {
   CancelTaskResponse_Outcome,
   type EnqueueResponse,
@@ -31,7 +32,7 @@ import {
   statusCode,
   type ResourceWriter,
 } from "./resources.js";
-import { delayedTaskToTaskSpec } from "./spec/delayedTask.js";
+import { delayedTaskIdempotencyKey, delayedTaskToTaskSpec } from "./spec/delayedTask.js";
 import { formatSpecErrors } from "./spec/errors.js";
 import {
   CONDITION_SCHEDULED,
@@ -93,10 +94,7 @@ export class DelayedTaskReconciler {
     const old: DelayedTaskStatus = resource.status ?? {};
 
     if (resource.metadata.deletionTimestamp !== undefined) {
-      if (old.taskId !== undefined) {
-        await this.cancelUnlessFinished(old.taskId);
-        index.deleteTask(old.taskId);
-      }
+      await this.cancelEverything(key, resource, old);
       await this.writer.removeFinalizer(resource);
       return {};
     }
@@ -134,6 +132,7 @@ export class DelayedTaskReconciler {
       if (task !== undefined && task.state !== TaskState.TASK_STATE_CANCELLED) {
         await this.cancelUnlessFinished(task.id);
       }
+      await this.cancelOtherGenerations(key, generation, old.taskId);
       if (!converted.ok) {
         status = this.invalidStatus(resource, old, formatSpecErrors(converted.errors));
       } else {
@@ -158,7 +157,21 @@ export class DelayedTaskReconciler {
 
     if (!jsonEqual(status, old)) {
       const written = await this.writer.writeStatus(resource, status);
-      if (written === undefined) return { requeueAfterMs: 0 };
+      if (written === undefined) {
+        // Gone while we worked (deleted before the finalizer could hold it): nothing may run.
+        const current = await this.writer.get(
+          resource.metadata.namespace ?? "",
+          resource.metadata.name ?? "",
+        );
+        if (current === undefined || current.metadata.uid !== resource.metadata.uid) {
+          for (const id of index.tasksOf(key)) {
+            await this.cancelUnlessFinished(id);
+            index.deleteTask(id);
+          }
+          return {};
+        }
+        return { requeueAfterMs: 0 };
+      }
       this.recordEvents(written, old, status);
     }
     return this.after(resource, status);
@@ -217,6 +230,75 @@ export class DelayedTaskReconciler {
     }
   }
 
+  /**
+   * Before the finalizer is released: cancels the recorded task, any task this process enqueued
+   * for the resource, and a task of a generation the status does not record yet (enqueued just
+   * before a crash or a conflicting status write). The last one is found through its idempotency
+   * key: an Enqueue with the key returns the existing task (created=false), or creates a
+   * placeholder far in the future that is cancelled at once.
+   */
+  private async cancelEverything(
+    key: string,
+    resource: DelayedTask,
+    old: DelayedTaskStatus,
+  ): Promise<void> {
+    const ids = new Set(this.context.index.tasksOf(key));
+    if (old.taskId !== undefined) ids.add(old.taskId);
+    const generation = resource.metadata.generation ?? 1;
+    const recorded = old.taskId === undefined ? 0 : (old.observedGeneration ?? 0);
+    const unrecorded: number[] = [];
+    // Deletion bumps the generation: the last spec generation is generation - 1.
+    for (let g = Math.max(recorded + 1, generation - 5); g < generation; g += 1) unrecorded.push(g);
+    const topic = resource.spec.target.topic ?? this.context.httpTopic;
+    for (const g of unrecorded) {
+      const idempotencyKey = delayedTaskIdempotencyKey({ ...resource.metadata, generation: g });
+      try {
+        const response = await this.context.client.enqueue({
+          topic,
+          payload: Buffer.alloc(0),
+          priority: 0,
+          idempotencyKey,
+          traceParent: "",
+          due: { $case: "delay", value: { seconds: 300 * 86_400, nanos: 0 } },
+        });
+        if (response.task !== undefined) ids.add(response.task.id);
+      } catch (error) {
+        // The key exists with another payload: the real task, named in the error.
+        const existing = /already used by task (\S+) with/.exec((error as Error).message)?.[1];
+        if (grpcCode(error) !== GrpcCode.ALREADY_EXISTS || existing === undefined) throw error;
+        ids.add(existing);
+      }
+    }
+    for (const id of ids) {
+      await this.cancelUnlessFinished(id);
+      this.context.index.deleteTask(id);
+    }
+  }
+
+  /**
+   * Tasks this process enqueued for earlier generations that the status never recorded (a
+   * status write lost to a conflict, then an edit): cancelled before the new one is enqueued.
+   */
+  private async cancelOtherGenerations(
+    key: string,
+    generation: number,
+    recorded: string | undefined,
+  ): Promise<void> {
+    for (const id of this.context.index.tasksOf(key)) {
+      if (id === recorded) continue;
+      let other: Task;
+      try {
+        other = await this.context.client.get(id);
+      } catch (error) {
+        if (isNotFound(error)) continue;
+        throw error;
+      }
+      const otherGeneration = generationOfKey(other.idempotencyKey);
+      if (otherGeneration === generation || isFinishedTask(other)) continue;
+      if (other.state !== TaskState.TASK_STATE_CANCELLED) await this.cancelUnlessFinished(id);
+    }
+  }
+
   private async cancelUnlessFinished(taskId: string): Promise<void> {
     try {
       const response = await this.context.client.cancel(taskId);
@@ -224,7 +306,7 @@ export class DelayedTaskReconciler {
         this.context.log("cancel answered without an outcome", { taskId });
     } catch (error) {
       // Not found (past retention) or already finished (FAILED_PRECONDITION): nothing to cancel.
-      if (isNotFound(error) || (error as { code?: number }).code === 9) return;
+      if (isNotFound(error) || grpcCode(error) === GrpcCode.FAILED_PRECONDITION) return;
       throw error;
     }
   }

@@ -164,6 +164,28 @@ describe("DelayedTask", () => {
     expect(requestsTo("/doomed")).toHaveLength(0);
   });
 
+  it("created and deleted at once (racing the first reconcile): never fires", async () => {
+    const names = ["race-0", "race-1", "race-2", "race-3", "race-4"];
+    await Promise.all(
+      names.map(async (name) => {
+        await rig.objects.create(
+          "delayedtasks",
+          delayedTask(name, { delay: "2s", target: { http: { url: `${base()}/race` } } }),
+        );
+        await deleteObject("delayedtasks", name);
+      }),
+    );
+    for (const name of names)
+      await waitFor(() => gone("delayedtasks", name), { description: `${name} to be deleted` });
+    // Two seconds after the last creation plus margin: nothing fired.
+    const until = Date.now() + 3_500;
+    await waitFor(() => Date.now() > until, {
+      description: "past the due times",
+      timeoutMs: 10_000,
+    });
+    expect(requestsTo("/race")).toHaveLength(0);
+  });
+
   it("an edited runAt reschedules: the old task is cancelled and only the new time fires", async () => {
     await rig.objects.create(
       "delayedtasks",
