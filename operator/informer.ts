@@ -108,16 +108,16 @@ export class Informer<T extends KubeObject> {
     return [...this.store.values()];
   }
 
-  /** Records an object this process wrote (the API server's answer), unless the cache is newer. */
+  /**
+   * Records an object this process wrote or read (the API server's answer) over the cached copy,
+   * unless the cache is newer or no longer holds the object.
+   */
   observe(object: T): void {
     const key = objectKey(object.metadata);
     const current = this.store.get(key);
-    if (current !== undefined && current.metadata.uid !== object.metadata.uid) return;
-    if (
-      current !== undefined &&
-      !isNewer(object.metadata.resourceVersion, current.metadata.resourceVersion)
-    )
-      return;
+    // Only refreshes a cached object: one the watch removed stays removed (no ghosts).
+    if (current === undefined || current.metadata.uid !== object.metadata.uid) return;
+    if (!isNewer(object.metadata.resourceVersion, current.metadata.resourceVersion)) return;
     this.store.set(key, this.slim(object));
   }
 
