@@ -27,6 +27,8 @@ const USAGE = `usage: ddq <command> [flags]
 components:
   scheduler            run a scheduler replica (gRPC API on --grpc-listen)
   worker               run a worker with a built-in handler (--handler http|log --topics a,b)
+  operator             reconcile DelayedTask/CronTask resources (kubeconfig from KUBECONFIG or
+                       in-cluster; --scheduler-address, --watch-namespaces a,b, --http-topic)
 
 tasks:
   enqueue --topic T [--payload S | --payload-file F] [--delay 30s | --at TIME] [--priority N]
@@ -101,6 +103,8 @@ const STRING_FLAGS = [
   "http-timeout",
   "lease-timeout",
   "drain-seconds",
+  "watch-namespaces",
+  "http-topic",
 ] as const;
 const BOOLEAN_FLAGS = ["all", "tls", "auth-disabled"] as const;
 
@@ -155,6 +159,8 @@ async function main(argv: string[]): Promise<number> {
     return (await import("./commands/schedulerCommand.js")).runScheduler(settings);
   if (command === "worker")
     return (await import("./commands/workerCommand.js")).runWorker(settings);
+  if (command === "operator")
+    return (await import("./commands/operatorCommand.js")).runOperator(settings);
   const run = CLIENT_COMMANDS[command];
   if (run === undefined) throw new UsageError(`unknown command "${command}"`);
   return run({ settings, args: parsed.positionals, format: format });
