@@ -30,6 +30,10 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const NAMESPACE = "ddq-demo";
 const SYSTEM_NAMESPACE = "ddq-system";
 
+function withoutClock(frame: string): string {
+  return frame.slice(frame.indexOf("\n") + 1);
+}
+
 function say(message: string): void {
   process.stdout.write(`[demo] ${message}\n`);
 }
@@ -176,8 +180,9 @@ async function main(): Promise<number> {
       const resources = [...(await list("delayedtasks")), ...(await list("crontasks"))];
       const frame = renderStatus(resources, hits.slice(-5));
       if (process.stdout.isTTY) process.stdout.write(`\x1b[H\x1b[J${frame}`);
-      else if (frame !== previous) process.stdout.write(`${frame}\n`);
-      previous = frame;
+      // Without a terminal: a frame only when something other than the clock line changed.
+      else if (withoutClock(frame) !== previous) process.stdout.write(`${frame}\n`);
+      previous = withoutClock(frame);
       const dt = resources.find((r) => r.kind === "DelayedTask");
       const ct = resources.find((r) => r.kind === "CronTask");
       const done =
