@@ -16,6 +16,7 @@ export const operatorRules: V1PolicyRule[] = [
     resources: ["delayedtasks", "crontasks"],
     verbs: ["get", "list", "watch", "update", "patch"],
   },
+  { apiGroups: ["ddq.io"], resources: ["delayedtasks"], verbs: ["delete"] },
   {
     apiGroups: ["ddq.io"],
     resources: ["delayedtasks/status", "crontasks/status"],

@@ -140,6 +140,8 @@ describe("chart RBAC, authorized by the real kube-apiserver", () => {
         checks.push([verb, resource, { ...ddq, ...anywhere, subresource: "status" }]);
       checks.push(["update", resource, { ...ddq, ...anywhere, subresource: "finalizers" }]);
     }
+    // ttlSecondsAfterFinished deletes finished DelayedTasks.
+    checks.push(["delete", "delayedtasks", { ...ddq, ...anywhere }]);
     checks.push(["get", "secrets", anywhere]);
     for (const group of ["", "events.k8s.io"]) {
       checks.push(
@@ -155,7 +157,7 @@ describe("chart RBAC, authorized by the real kube-apiserver", () => {
     await expectAccess(namespace, sa("operator"), checks, true);
   });
 
-  it("denies the operator what it does not need (listing Secrets, deleting tasks, other namespaces' Leases)", async () => {
+  it("denies the operator what it does not need (listing Secrets, deleting CronTasks, other namespaces' Leases)", async () => {
     await expectAccess(
       namespace,
       sa("operator"),
@@ -165,7 +167,6 @@ describe("chart RBAC, authorized by the real kube-apiserver", () => {
         ["list", "secrets"],
         ["update", "secrets"],
         ["create", "delayedtasks", ddq],
-        ["delete", "delayedtasks", ddq],
         ["delete", "crontasks", ddq],
         ["create", "delayedtasks", { ...ddq, subresource: "status" }],
         ["patch", "delayedtasks", { ...ddq, subresource: "finalizers" }],
