@@ -1,38 +1,14 @@
 import { AuthorizationV1Api, type V1ResourceAttributes } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { resolveDeployTools } from "../env/deployTools.js";
 import { testAdminKubeConfig } from "../env/testContext.js";
-import { renderChart } from "./chart.js";
-import { applyNamespace, kubectlOk, toYamlStream, uniqueName } from "./kubectl.js";
-
-/** The kinds that make up the chart's identities and permissions. */
-const RBAC_KINDS = new Set([
-  "ServiceAccount",
-  "Role",
-  "RoleBinding",
-  "ClusterRole",
-  "ClusterRoleBinding",
-]);
+import { applyNamespace, uniqueName } from "./kubectl.js";
+import { installRbac } from "./rbacInstall.js";
 
 type Check = [
   verb: string,
   resource: string,
   options?: { group?: string; namespace?: string; subresource?: string },
 ];
-
-/**
- * Applies the chart's ServiceAccounts and RBAC for real into a fresh namespace, then asks the API
- * server (SubjectAccessReview, as admin) what each component's ServiceAccount may do.
- */
-async function installRbac(release: string, namespace: string, set: string[] = []): Promise<void> {
-  const helm = (await resolveDeployTools()).helm;
-  const { objects } = await renderChart(helm, { release, namespace, valueSet: "minimal", set });
-  const rbac = objects.filter((o) => RBAC_KINDS.has(o.kind));
-  await kubectlOk(
-    ["apply", "--server-side", "--field-manager=ddq-chart-test", "-f", "-"],
-    toYamlStream(rbac),
-  );
-}
 
 async function allowed(
   namespace: string,
