@@ -24,6 +24,8 @@ import {
   nowSeconds,
   setCondition,
   type ResourceWriter,
+  schedulerUnavailable,
+  validAndScheduled,
 } from "./resources.js";
 import { cronScheduleId, cronTaskToScheduleSpec } from "./spec/cronTask.js";
 import { formatSpecErrors } from "./spec/errors.js";
@@ -177,30 +179,10 @@ export class CronTaskReconciler {
       return;
     const generation = resource.metadata.generation ?? 1;
     const now = nowSeconds();
-    let conditions = setCondition(
+    const conditions = validAndScheduled(
       old.conditions,
-      {
-        type: CONDITION_VALID,
-        status: "True",
-        reason: "SpecValid",
-        message: "the spec is valid",
-        observedGeneration: generation,
-      },
-      now,
-    );
-    conditions = setCondition(
-      conditions,
-      {
-        type: CONDITION_SCHEDULED,
-        status: "False",
-        reason: "SchedulerUnavailable",
-        message:
-          `the scheduler did not take the schedule yet (retrying): ${(error as Error).message}`.slice(
-            0,
-            1024,
-          ),
-        observedGeneration: generation,
-      },
+      generation,
+      schedulerUnavailable("schedule", error),
       now,
     );
     const status: CronTaskStatus = { observedGeneration: generation, phase: "Pending", conditions };
@@ -247,25 +229,13 @@ export class CronTaskReconciler {
       : next === undefined
         ? "Completed"
         : "Active";
-    let conditions = setCondition(
+    const conditions = validAndScheduled(
       old.conditions,
+      generation,
       {
-        type: CONDITION_VALID,
-        status: "True",
-        reason: "SpecValid",
-        message: "the spec is valid",
-        observedGeneration: generation,
-      },
-      now,
-    );
-    conditions = setCondition(
-      conditions,
-      {
-        type: CONDITION_SCHEDULED,
         status: "True",
         reason: "ScheduleCreated",
         message: `schedule ${scheduleId} exists in the scheduler`,
-        observedGeneration: generation,
       },
       now,
     );

@@ -31,6 +31,8 @@ import {
   setCondition,
   statusCode,
   type ResourceWriter,
+  schedulerUnavailable,
+  validAndScheduled,
 } from "./resources.js";
 import { delayedTaskIdempotencyKey, delayedTaskToTaskSpec } from "./spec/delayedTask.js";
 import { formatSpecErrors } from "./spec/errors.js";
@@ -191,30 +193,10 @@ export class DelayedTaskReconciler {
       return;
     const generation = resource.metadata.generation ?? 1;
     const now = nowSeconds();
-    let conditions = setCondition(
+    const conditions = validAndScheduled(
       old.conditions,
-      {
-        type: CONDITION_VALID,
-        status: "True",
-        reason: "SpecValid",
-        message: "the spec is valid",
-        observedGeneration: generation,
-      },
-      now,
-    );
-    conditions = setCondition(
-      conditions,
-      {
-        type: CONDITION_SCHEDULED,
-        status: "False",
-        reason: "SchedulerUnavailable",
-        message:
-          `the scheduler did not take the task yet (retrying): ${(error as Error).message}`.slice(
-            0,
-            1024,
-          ),
-        observedGeneration: generation,
-      },
+      generation,
+      schedulerUnavailable("task", error),
       now,
     );
     const status: DelayedTaskStatus = {
@@ -318,25 +300,13 @@ export class DelayedTaskReconciler {
     // The current due time: the first attempt's, or the next attempt's while retrying (what
     // `kubectl get` and Argo CD's health show); after the end, the last attempt's.
     const scheduledTime = iso(task.dueTime) ?? old.scheduledTime;
-    let conditions = setCondition(
+    let conditions = validAndScheduled(
       old.conditions,
+      generation,
       {
-        type: CONDITION_VALID,
-        status: "True",
-        reason: "SpecValid",
-        message: "the spec is valid",
-        observedGeneration: generation,
-      },
-      now,
-    );
-    conditions = setCondition(
-      conditions,
-      {
-        type: CONDITION_SCHEDULED,
         status: "True",
         reason: "TaskCreated",
         message: `task ${task.id} on topic ${task.topic}`,
-        observedGeneration: generation,
       },
       now,
     );

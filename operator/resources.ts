@@ -6,7 +6,14 @@
  */
 import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { Informer, KubeObject } from "./informer.js";
-import { DDQ_GROUP, DDQ_VERSION, type Condition, type ConditionStatus } from "./spec/types.js";
+import {
+  CONDITION_SCHEDULED,
+  CONDITION_VALID,
+  DDQ_GROUP,
+  DDQ_VERSION,
+  type Condition,
+  type ConditionStatus,
+} from "./spec/types.js";
 
 export const FINALIZER = "ddq.io/finalizer";
 
@@ -168,6 +175,54 @@ export function setCondition(
   if (index < 0) list.push(condition);
   else list[index] = condition;
   return list;
+}
+
+/**
+ * Valid=True (the spec was accepted) and Scheduled with the given status, reason and message, on
+ * top of `conditions`: what every reconcile that got past validation writes.
+ */
+export function validAndScheduled(
+  conditions: readonly Condition[] | undefined,
+  generation: number,
+  scheduled: { status: ConditionStatus; reason: string; message: string },
+  nowIso: string,
+): Condition[] {
+  const valid = setCondition(
+    conditions,
+    {
+      type: CONDITION_VALID,
+      status: "True",
+      reason: "SpecValid",
+      message: "the spec is valid",
+      observedGeneration: generation,
+    },
+    nowIso,
+  );
+  return setCondition(
+    valid,
+    { type: CONDITION_SCHEDULED, ...scheduled, observedGeneration: generation },
+    nowIso,
+  );
+}
+
+/** Scheduled=False while the scheduler does not take the object (unreachable, overloaded). */
+export function schedulerUnavailable(
+  what: string,
+  error: unknown,
+): {
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+} {
+  return {
+    status: "False",
+    reason: "SchedulerUnavailable",
+    message:
+      `the scheduler did not take the ${what} yet (retrying): ${(error as Error).message}`.slice(
+        0,
+        1024,
+      ),
+  };
 }
 
 export function findCondition(
