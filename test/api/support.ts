@@ -102,6 +102,7 @@ export async function startHttpTarget(
 }
 
 const cli = fileURLToPath(new URL("../../cli/ddq.ts", import.meta.url));
+const compiledCli = fileURLToPath(new URL("../../dist/cli/ddq.js", import.meta.url));
 const running = new Set<ChildProcess>();
 
 export interface CliProcess {
@@ -112,10 +113,19 @@ export interface CliProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs `ddq <args>` in its own process. */
-export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  // In-process tsx loader: signals (SIGKILL included) reach the command itself.
-  const child = spawn(process.execPath, ["--import", "tsx", cli, ...args], {
+/**
+ * Runs `ddq <args>` in its own node process: `node --import tsx` (no wrapper process, so signals,
+ * SIGKILL included, and the memory measured are the command's own), or with `compiled` the
+ * built CLI (`npm run build` first), as the image runs it.
+ */
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { compiled?: boolean } = {},
+): CliProcess {
+  const nodeArgs =
+    options.compiled === true ? [compiledCli, ...args] : ["--import", "tsx", cli, ...args];
+  const child = spawn(process.execPath, nodeArgs, {
     env: { ...process.env, DDQ_LOG_FORMAT: "text", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -123,7 +133,7 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliP
   let out = "";
   let err = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString()).slice(-8000)));
+  child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString()).slice(-20_000)));
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => {
       running.delete(child);

@@ -3,10 +3,8 @@
  * real scheduler with its gRPC API on a fresh Redis database, a real worker running the built-in
  * http handler on the operator's http topic, and helpers to read resources, Events and tasks.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
 import { ApiServer } from "../../scheduler/api/apiServer.js";
 import { NoAuthentication } from "../../scheduler/api/authenticator.js";
@@ -14,7 +12,13 @@ import type { SchedulerOptions } from "../../scheduler/scheduler.js";
 import { Operator, type OperatorOptions } from "../../operator/operator.js";
 import { httpHandler } from "../../worker/handlers/httpHandler.js";
 import { Worker } from "../../worker/worker.js";
-import { startTestApi, type TestApi } from "../api/support.js";
+import {
+  killAllCli,
+  startCli,
+  startTestApi,
+  type CliProcess,
+  type TestApi,
+} from "../api/support.js";
 import {
   createTestNamespace,
   DdqObjects,
@@ -228,48 +232,14 @@ export async function waitForReasons(
   );
 }
 
-const cliPath = fileURLToPath(new URL("../../cli/ddq.ts", import.meta.url));
-const distCliPath = fileURLToPath(new URL("../../dist/cli/ddq.js", import.meta.url));
-const running = new Set<ChildProcess>();
+export type OperatorProcess = CliProcess;
 
-export interface OperatorProcess {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<number | string>;
-}
-
-/**
- * `ddq operator` in its own node process (node --import tsx, no wrapper process: SIGKILL and the
- * RSS measured reach the operator itself).
- */
+/** `ddq operator` in its own node process (DDQ_TEST_OPERATOR_DIST=1: the compiled CLI). */
 export function spawnOperator(env: Record<string, string>): OperatorProcess {
-  // DDQ_TEST_OPERATOR_DIST=1 runs the compiled CLI (npm run build first), as the image does.
-  const args =
-    process.env.DDQ_TEST_OPERATOR_DIST === "1"
-      ? [distCliPath, "operator"]
-      : ["--import", "tsx", cliPath, "operator"];
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, DDQ_LOG_FORMAT: "text", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString()).slice(-20_000)));
-  const exited = new Promise<number | string>((resolve) => {
-    child.once("exit", (code, signal) => {
-      running.delete(child);
-      resolve(code ?? signal ?? "unknown");
-    });
-  });
-  return { child, stdout: () => out, stderr: () => err, exited };
+  return startCli(["operator"], env, { compiled: process.env.DDQ_TEST_OPERATOR_DIST === "1" });
 }
 
-export function killOperators(): void {
-  for (const child of running) child.kill("SIGKILL");
-}
+export const killOperators = killAllCli;
 
 /** Peak and current resident set of a process, in MiB (Linux /proc). */
 export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
