@@ -56,7 +56,7 @@ local function run()
 
     local key = base .. 'cron:' .. sid
     local activeKey = base .. 'cron-active:' .. sid
-    local state = redis.call('HMGET', key, 'gen', 'next', 'susp')
+    local state = redis.call('HMGET', key, 'gen', 'next', 'susp', 'runs', 'missed', 'skipped')
     local o = #out
     if not state[1] then
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'notfound', 0, 0, 0
@@ -64,6 +64,7 @@ local function run()
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'stale', 0, 0, 0
     else
       local created, skipped, existing = 0, 0, 0
+      local lastSlot
       local history = {}
 
       -- Forbid: is an earlier occurrence unfinished? Finished ones leave the active set here too.
@@ -105,7 +106,7 @@ local function run()
             event('scheduled', id, topic, 0)
           end
           redis.call('SADD', activeKey, id)
-          redis.call('HSET', key, 'last', slot)
+          lastSlot = slot
           created = created + 1
         end
       end
@@ -122,12 +123,23 @@ local function run()
         inChunks('LPUSH', base .. 'cron-missed:' .. sid, entries)
         redis.call('LTRIM', base .. 'cron-missed:' .. sid, 0, missLimit - 1)
       end
-      local runs = redis.call('HINCRBY', key, 'runs', created)
+      -- The schedule's new state in one HSET (counters from the HMGET above: the script is atomic).
+      local runs = tonumber(state[4] or '0') + created
       if maxRuns > 0 and runs >= maxRuns then newNext, newFireAt = '', '' end
-      if missedTotal > 0 then redis.call('HINCRBY', key, 'missed', missedTotal) end
-      if skipped > 0 then redis.call('HINCRBY', key, 'skipped', skipped) end
+      local fields = { 'runs', int(runs) }
+      if lastSlot then fields[#fields + 1], fields[#fields + 2] = 'last', lastSlot end
+      if missedTotal > 0 then
+        fields[#fields + 1], fields[#fields + 2] = 'missed', int(tonumber(state[5] or '0') + missedTotal)
+      end
+      if skipped > 0 then
+        fields[#fields + 1], fields[#fields + 2] = 'skipped', int(tonumber(state[6] or '0') + skipped)
+      end
       if not manual then
-        redis.call('HSET', key, 'next', newNext, 'fireAt', newFireAt)
+        fields[#fields + 1], fields[#fields + 2] = 'next', newNext
+        fields[#fields + 1], fields[#fields + 2] = 'fireAt', newFireAt
+      end
+      redis.call('HSET', key, unpack(fields))
+      if not manual then
         if newNext == '' then
           redis.call('ZREM', KEYS[2], sid)
         else
