@@ -148,6 +148,8 @@ interface KnownFireState {
   generation: string;
   next: string;
   checked: CheckedCronSpec;
+  /** The schedule has the task template of this generation (CronFireRequest.storedTask). */
+  storedTask: boolean;
 }
 
 /** Most schedules whose fire state is remembered (past it, the memory starts over). */
@@ -231,6 +233,7 @@ export class CronScheduler {
           successfulHistoryLimit: checked.successfulHistoryLimit,
           failedHistoryLimit: checked.failedHistoryLimit,
           missedHistoryLimit: checked.missedHistoryLimit,
+          task: checked.task,
         }),
       );
       if (result.stale) {
@@ -488,6 +491,7 @@ export class CronScheduler {
       runs: number;
       checked?: CheckedCronSpec;
       specJson?: string;
+      storedTask: boolean;
     }[] = [];
     const toRead: string[] = [];
     for (const scheduleId of scheduleIds) {
@@ -498,12 +502,19 @@ export class CronScheduler {
     }
     if (toRead.length > 0) {
       const pipeline = this.host.redis.pipeline();
-      for (const id of toRead) pipeline.hmget(keys.cron(id), "spec", "gen", "next", "runs", "susp");
+      for (const id of toRead)
+        pipeline.hmget(keys.cron(id), "spec", "gen", "next", "runs", "susp", "taskGen");
       const rows = (await pipeline.exec()) ?? [];
       for (const [index, [error, row]] of rows.entries()) {
         if (error !== null) throw error;
-        const [specJson = null, generation = null, next = null, runs = null, suspended = null] =
-          row as (string | null)[];
+        const [
+          specJson = null,
+          generation = null,
+          next = null,
+          runs = null,
+          suspended = null,
+          taskGeneration = null,
+        ] = row as (string | null)[];
         if (
           specJson === null ||
           generation === null ||
@@ -518,6 +529,7 @@ export class CronScheduler {
           next,
           runs: Number(runs ?? "0"),
           specJson,
+          storedTask: taskGeneration === generation,
         });
       }
     }
@@ -571,6 +583,7 @@ export class CronScheduler {
         missedHistoryLimit: checked.missedHistoryLimit,
         maxRuns: checked.maxRuns,
         manual: false,
+        storedTask: input.storedTask,
       };
       const list = byTopic.get(checked.task.topic) ?? [];
       list.push(request);
@@ -630,6 +643,7 @@ export class CronScheduler {
       generation: request.expectedGeneration,
       next: String(request.nextSlotMs),
       checked,
+      storedTask: request.storedTask === true,
     });
   }
 }

@@ -7,6 +7,7 @@ import { ShardEngine } from "../../scheduler/engine/shardEngine.js";
 import { parseOccurrenceId } from "../../scheduler/engine/taskId.js";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { useFreshRedisDatabase } from "../env/testContext.js";
+import type { Scheduler } from "../../scheduler/scheduler.js";
 import { startTestScheduler } from "../scheduler/support.js";
 
 let db: RedisDatabase;
@@ -25,6 +26,50 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * the plan stale, and the schedule must go on from the edited spec, one occurrence per slot.
  */
 describe("remembered fire state", () => {
+  it("an occurrence made from the stored task template is the task a full plan makes", async () => {
+    const scheduler = await startTestScheduler(db, { prefix: "crontmpl", shardCount: 2 });
+    try {
+      await scheduler.cron.upsert({
+        id: "tmpl",
+        timing: { schedules: ["* * * * * *"] },
+        task: {
+          topic: "tmpl",
+          payload: Buffer.from([0x61, 0x0a, 0x00, 0xff, 0x0a, 0x62]),
+          priority: 5,
+          maxAttempts: 7,
+          backoff: { kind: "fixed", delayMs: 1_500 },
+          leaseTimeoutMs: 12_345,
+          traceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        },
+      });
+      // A manual trigger sends the whole task (no template); a slot's fire uses the template.
+      const { occurrenceId: manualId } = await scheduler.cron.trigger("tmpl");
+      const leased = await scheduler.lease({ topics: ["tmpl"], max: 10, waitMs: 3_000 });
+      let slotId = leased.find((t) => parseOccurrenceId(t.id)?.manual === false)?.id;
+      if (slotId === undefined) {
+        const more = await scheduler.lease({ topics: ["tmpl"], max: 10, waitMs: 3_000 });
+        slotId = more.find((t) => parseOccurrenceId(t.id)?.manual === false)?.id;
+      }
+      expect(slotId).toBeDefined();
+      const pick = (t: Awaited<ReturnType<Scheduler["get"]>>) => ({
+        topic: t.topic,
+        payload: Buffer.from(t.payload).toString("hex"),
+        priority: t.priority,
+        maxAttempts: t.maxAttempts,
+        backoff: t.backoff,
+        leaseTimeoutMs: t.leaseTimeoutMs,
+        traceParent: t.traceParent,
+        owner: t.owner,
+        idempotencyKey: t.idempotencyKey,
+      });
+      const fromTemplate = pick(await scheduler.get(slotId ?? ""));
+      expect(fromTemplate).toEqual(pick(await scheduler.get(manualId)));
+      expect(fromTemplate).toMatchObject({ payload: "610a00ff0a62", priority: 5, maxAttempts: 7 });
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
   it("an edit made behind the scheduler's back is picked up, with no slot doubled or lost", async () => {
     const prefix = "cronhint";
     const scheduler = await startTestScheduler(db, { prefix, shardCount: 1 });
@@ -71,6 +116,10 @@ describe("remembered fire state", () => {
         if (!result.stale) editedGeneration = result.generation;
       }
       expect(editedGeneration).not.toBe("");
+      // As an older version's upsert would leave it: a template of an earlier generation. It must
+      // not be used for the edited spec.
+      await redis.hset(keys.cron("hint"), "task", "0\n1\nf:0\n1000\n\n\n\nstale", "taskPrio", "0");
+      await redis.hset(keys.cron("hint"), "taskGen", Number(editedGeneration) - 1);
       await sleep(2_500);
 
       const status = await scheduler.cron.get("hint");

@@ -14,9 +14,11 @@
   ARGV[1] epoch  ARGV[2] topic  ARGV[3] events max length  ARGV[4] wake channel  ARGV[5] shard
   ARGV[6] number of schedules (s), then s plans, each:
     schedule id, manual (1 | 0), expected generation, expected next slot, new next slot ("" =
-    none), new fire-at ("" = none), concurrency policy (Allow | Forbid | Replace), priority,
-    max attempts, backoff, lease timeout ms, owner JSON (""), traceparent (""), payload,
-    missed history limit, missed slots in total, max runs (0 = none: the schedule ends, with no
+    none), new fire-at ("" = none), concurrency policy (Allow | Forbid | Replace), task source:
+    "a" followed by the task (priority, max attempts, backoff, lease timeout ms, owner JSON (""),
+    traceparent (""), payload), or "s" alone: the task template the upsert of the expected
+    generation stored (fields task, taskPrio, taskGen; a schedule without one for that generation
+    is answered "stale"), then missed history limit, missed slots in total, max runs (0 = none: the schedule ends, with no
     next slot, once its runs reach it),
     number of slots to fire (f), then f pairs: slot ms, due ms,
     number of missed slots to record (m), then m pairs: slot ms, reason
@@ -46,8 +48,12 @@ local function run()
   for _ = 1, tonumber(ARGV[6]) do
     local sid, manual = nextArg(), nextArg() == '1'
     local expectedGen, expectedNext, newNext, newFireAt = nextArg(), nextArg(), nextArg(), nextArg()
-    local policy, priority, maxAttempts, backoff, leaseTimeout = nextArg(), nextArg(), nextArg(), nextArg(), nextArg()
-    local owner, trace, payload = nextArg(), nextArg(), nextArg()
+    local policy, source = nextArg(), nextArg()
+    local priority, maxAttempts, backoff, leaseTimeout, owner, trace, payload
+    if source == 'a' then
+      priority, maxAttempts, backoff, leaseTimeout = nextArg(), nextArg(), nextArg(), nextArg()
+      owner, trace, payload = nextArg(), nextArg(), nextArg()
+    end
     local missLimit, missedTotal, maxRuns = tonumber(nextArg()), tonumber(nextArg()), tonumber(nextArg())
     local fires = {}
     for i = 1, tonumber(nextArg()) do fires[i] = { nextArg(), tonumber(nextArg()) } end
@@ -56,11 +62,17 @@ local function run()
 
     local key = base .. 'cron:' .. sid
     local activeKey = base .. 'cron-active:' .. sid
-    local state = redis.call('HMGET', key, 'gen', 'next', 'susp', 'runs', 'missed', 'skipped')
+    local state = redis.call('HMGET', key, 'gen', 'next', 'susp', 'runs', 'missed', 'skipped', 'taskGen')
+    local template
+    if source == 's' and state[1] and state[7] == state[1] then
+      local stored = redis.call('HMGET', key, 'task', 'taskPrio')
+      template, priority = stored[1], stored[2]
+    end
     local o = #out
     if not state[1] then
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'notfound', 0, 0, 0
-    elseif not manual and (state[1] ~= expectedGen or state[2] ~= expectedNext or state[3] == '1') then
+    elseif (not manual and (state[1] ~= expectedGen or state[2] ~= expectedNext or state[3] == '1'))
+      or (source == 's' and not (template and priority and state[1] == expectedGen)) then
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'stale', 0, 0, 0
     else
       local created, skipped, existing = 0, 0, 0
@@ -91,8 +103,12 @@ local function run()
             reason = 'Forbid: occurrence ' .. blocker .. ' is still running', at = now }) }
           event('skipped', id, topic, 0)
         else
-          redis.call('HSET', KEYS[4], id, packPending(topic, int(dueAt), priority, maxAttempts, backoff, leaseTimeout,
-            '', owner, trace, payload))
+          if template then
+            redis.call('HSET', KEYS[4], id, topic .. '\n' .. int(dueAt) .. '\n' .. template)
+          else
+            redis.call('HSET', KEYS[4], id, packPending(topic, int(dueAt), priority, maxAttempts, backoff, leaseTimeout,
+              '', owner, trace, payload))
+          end
           if dueAt <= now then
             readyArgs[#readyArgs + 1] = readyScore(priority, dueAt)
             readyArgs[#readyArgs + 1] = id
