@@ -62,12 +62,14 @@ local function run()
 
     local key = base .. 'cron:' .. sid
     local activeKey = base .. 'cron-active:' .. sid
-    local state = redis.call('HMGET', key, 'gen', 'next', 'susp', 'runs', 'missed', 'skipped', 'taskGen')
-    local template
-    if source == 's' and state[1] and state[7] == state[1] then
-      local stored = redis.call('HMGET', key, 'task', 'taskPrio')
-      template, priority = stored[1], stored[2]
+    local state
+    if source == 's' then
+      state = redis.call('HMGET', key, 'gen', 'next', 'susp', 'runs', 'missed', 'skipped', 'taskGen', 'task', 'taskPrio')
+    else
+      state = redis.call('HMGET', key, 'gen', 'next', 'susp', 'runs', 'missed', 'skipped')
     end
+    local template
+    if source == 's' and state[1] and state[7] == state[1] then template, priority = state[8], state[9] end
     local o = #out
     if not state[1] then
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'notfound', 0, 0, 0
