@@ -20,6 +20,8 @@ import { OccurrenceLog, type MissingSlot, type SecondStats } from "./cronLog.js"
 import { startTimeline, type TimelineTick } from "./cronTimeline.js";
 import { ddqRevision, describeMachine } from "./machine.js";
 import { createHash } from "node:crypto";
+import { Redis } from "ioredis";
+import { SCRIPT_NAMES, scriptSource } from "../scheduler/engine/scripts.js";
 import { execFileSync } from "node:child_process";
 import { RATIO_NOTE, renderResults, resultRow, type ResultRow } from "./report.js";
 import type { Summary } from "./stats.js";
@@ -210,6 +212,13 @@ async function runEngine(factory: CronAdapterFactory, s: CronSettings): Promise<
           received: log.received,
         })),
       );
+      // Development only (DDQ_CRON_DEV_SLOWLOG=1): log every command to break Redis time down by script.
+      const slowlog = process.env.DDQ_CRON_DEV_SLOWLOG === "1" ? new Redis(server.url) : undefined;
+      if (slowlog !== undefined) {
+        await slowlog.config("SET", "slowlog-max-len", "1000000");
+        await slowlog.config("SET", "slowlog-log-slower-than", "0");
+        await slowlog.slowlog("RESET");
+      }
       let ticks: TimelineTick[] = [];
       let stoppedAt = Number.NaN;
       let usage: Usage | undefined;
@@ -219,6 +228,11 @@ async function runEngine(factory: CronAdapterFactory, s: CronSettings): Promise<
         );
         await guarded(sleep(end - now()), consumerFailed);
         usage = await guarded(windowMeter(), consumerFailed);
+        if (slowlog !== undefined) {
+          await slowlog.config("SET", "slowlog-log-slower-than", "-1");
+          await reportSlowlog(slowlog, s.schedules * s.windowSeconds);
+          slowlog.disconnect();
+        }
         loopDelay.disable();
         // The window's occurrences still in flight: wait for them, at most graceMs.
         await guarded(Promise.race([log.done, sleep(end + s.graceMs - now())]), consumerFailed);
@@ -318,7 +332,60 @@ function revision(): ReturnType<typeof ddqRevision> & { schedulerDiffSha256: str
   return { ...ddqRevision(), schedulerDiffSha256: digest };
 }
 
+/** Development only: Redis time by script (or command) from a full slowlog, per occurrence. */
+async function reportSlowlog(redis: Redis, occurrences: number): Promise<void> {
+  const names = new Map<string, string>();
+  for (const name of SCRIPT_NAMES)
+    names.set(createHash("sha1").update(scriptSource(name)).digest("hex"), name);
+  const entries = (await redis.slowlog("GET", "-1")) as [number, number, number, string[]][];
+  const by = new Map<string, { calls: number; us: number }>();
+  for (const [, , us, args] of entries) {
+    const command = String(args[0]).toLowerCase();
+    const name = command === "evalsha" ? (names.get(String(args[1])) ?? "script?") : command;
+    const row = by.get(name) ?? { calls: 0, us: 0 };
+    row.calls += 1;
+    row.us += us;
+    by.set(name, row);
+  }
+  for (const [name, row] of [...by].sort((a, b) => b[1].us - a[1].us)) {
+    progress(
+      `dev:   ${name}: ${(row.calls / occurrences).toFixed(3)} calls/occ, ${(row.us / occurrences).toFixed(1)} us/occ, ${(row.us / row.calls).toFixed(0)} us/call`,
+    );
+  }
+}
+
+/**
+ * Development only: DDQ_CRON_DEV="<schedules>,<seconds>" runs ddq spread alone at that size and
+ * prints its costs per occurrence (Redis CPU, calls, process CPU); it writes no result file.
+ */
+async function devRun(spec: string): Promise<void> {
+  const [schedules = 1_000, windowSeconds = 10] = spec.split(",").map(Number);
+  const s: CronSettings = { ...QUICK, schedules, windowSeconds };
+  progress(
+    `dev run: ${schedules} schedules for ${windowSeconds} s, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  const r = await runEngine(ddqCronAdapter(DDQ), s);
+  progress(`dev: ${describe(r)}`);
+  progress(`dev: p99 by second: ${r.latenessBySecond.p99.map((v) => Math.round(v)).join(" ")}`);
+  const occurrences = r.expected;
+  const perOcc = (v: number): string => ((v * 1e6) / occurrences).toFixed(1);
+  progress(
+    `dev: per occurrence: redis ${perOcc(r.usage.redisCpuSeconds)} us CPU, process ${perOcc(r.usage.clientCpuSeconds)} us CPU; load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  for (const c of r.usage.topCommands) {
+    progress(
+      `dev:   ${c.command}: ${(c.calls / occurrences).toFixed(2)} calls/occ, ${((c.ms * 1000) / occurrences).toFixed(1)} us/occ`,
+    );
+  }
+}
+
 async function main(quick: boolean): Promise<void> {
+  const dev = process.env.DDQ_CRON_DEV;
+  if (dev !== undefined && dev !== "") return devRun(dev);
   const s = quick ? QUICK : FULL;
   const machine = describeMachine();
   // Read before the engine runs (tsx loads the sources now), and again at the end.

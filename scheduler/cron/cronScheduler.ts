@@ -7,7 +7,7 @@ import type { Redis } from "ioredis";
 import { DdqError, isDdqError } from "../engine/errors.js";
 import { ShardKeys } from "../engine/keys.js";
 import type { EngineDefaults, EngineLimits } from "../engine/model.js";
-import type { CronFireRequest, ShardEngine } from "../engine/shardEngine.js";
+import type { CronFireRequest, CronFireResult, ShardEngine } from "../engine/shardEngine.js";
 import { formatOccurrenceId, stableHash } from "../engine/taskId.js";
 import {
   checkCronSpec,
@@ -138,9 +138,28 @@ function fireAtFor(
   return Math.floor((due - ahead - gridPhaseMs) / CREATE_GRID_MS) * CREATE_GRID_MS + gridPhaseMs;
 }
 
+/**
+ * What a fire left a schedule as, as far as this replica knows: the plan's inputs for its next
+ * fire, so that a frequent schedule is not read back before every fire. Only a hint: cronFire's
+ * compare-and-set on (generation, next slot) decides, and a plan made from an outdated entry is
+ * answered "stale" and planned again from a fresh read.
+ */
+interface KnownFireState {
+  generation: string;
+  next: string;
+  checked: CheckedCronSpec;
+  /** The schedule has the task template of this generation (CronFireRequest.storedTask). */
+  storedTask: boolean;
+}
+
+/** Most schedules whose fire state is remembered (past it, the memory starts over). */
+const KNOWN_FIRE_STATES = 100_000;
+
 export class CronScheduler {
   /** Compiled specs by "<id>|<generation>": firing does not recompile on every slot. */
   private readonly compiled = new Map<string, CheckedCronSpec>();
+  /** By schedule id: see KnownFireState. */
+  private readonly known = new Map<string, KnownFireState>();
 
   constructor(private readonly host: CronHost) {}
 
@@ -214,6 +233,7 @@ export class CronScheduler {
           successfulHistoryLimit: checked.successfulHistoryLimit,
           failedHistoryLimit: checked.failedHistoryLimit,
           missedHistoryLimit: checked.missedHistoryLimit,
+          task: checked.task,
         }),
       );
       if (result.stale) {
@@ -223,6 +243,7 @@ export class CronScheduler {
           `schedule ${spec.id} kept changing while it was being updated; try again`,
         );
       }
+      this.known.delete(spec.id);
       if (fireAt !== undefined && !checked.suspend) this.host.wakeLoop(shard, fireAt);
       const answer: { created: boolean; generation: number; nextScheduleTimeMs?: number } = {
         created: result.created,
@@ -289,6 +310,7 @@ export class CronScheduler {
     const existed = await this.host.onShard(this.shardOf(scheduleId), (engine) =>
       engine.cronDelete(scheduleId),
     );
+    this.known.delete(scheduleId);
     if (!existed) throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
   }
 
@@ -297,6 +319,7 @@ export class CronScheduler {
     await this.host.onShard(this.shardOf(scheduleId), (engine) =>
       engine.cronSuspend(scheduleId, suspend),
     );
+    this.known.delete(scheduleId);
   }
 
   /** The next `n` fire times from now, in UTC and in the schedule's zone. */
@@ -459,36 +482,74 @@ export class CronScheduler {
     nowMs: number,
   ): Promise<{ stale: string[]; moved: boolean }> {
     const keys = new ShardKeys(this.host.prefix, shard);
-    const pipeline = this.host.redis.pipeline();
-    for (const id of scheduleIds)
-      pipeline.hmget(keys.cron(id), "spec", "gen", "next", "runs", "susp");
-    const rows = (await pipeline.exec()) ?? [];
+    // Schedules whose state a fire of this replica left behind are planned from it (see
+    // KnownFireState); the others are read, in one pipeline.
+    const inputs: {
+      scheduleId: string;
+      generation: string;
+      next: string;
+      runs: number;
+      checked?: CheckedCronSpec;
+      specJson?: string;
+      storedTask: boolean;
+    }[] = [];
+    const toRead: string[] = [];
+    for (const scheduleId of scheduleIds) {
+      const known = this.known.get(scheduleId);
+      if (known === undefined) toRead.push(scheduleId);
+      // (runs matter to a plan only with a run limit, and such schedules are never remembered)
+      else inputs.push({ scheduleId, ...known, runs: 0 });
+    }
+    if (toRead.length > 0) {
+      const pipeline = this.host.redis.pipeline();
+      for (const id of toRead)
+        pipeline.hmget(keys.cron(id), "spec", "gen", "next", "runs", "susp", "taskGen");
+      const rows = (await pipeline.exec()) ?? [];
+      for (const [index, [error, row]] of rows.entries()) {
+        if (error !== null) throw error;
+        const [
+          specJson = null,
+          generation = null,
+          next = null,
+          runs = null,
+          suspended = null,
+          taskGeneration = null,
+        ] = row as (string | null)[];
+        if (
+          specJson === null ||
+          generation === null ||
+          next === null ||
+          next === "" ||
+          suspended === "1"
+        )
+          continue;
+        inputs.push({
+          scheduleId: toRead[index] ?? "",
+          generation,
+          next,
+          runs: Number(runs ?? "0"),
+          specJson,
+          storedTask: taskGeneration === generation,
+        });
+      }
+    }
     const byTopic = new Map<string, CronFireRequest[]>();
-    for (const [index, [error, row]] of rows.entries()) {
-      if (error !== null) throw error;
-      const scheduleId = scheduleIds[index] ?? "";
-      const [specJson = null, generation = null, next = null, runs = null, suspended = null] =
-        row as (string | null)[];
-      if (
-        specJson === null ||
-        generation === null ||
-        next === null ||
-        next === "" ||
-        suspended === "1"
-      )
-        continue;
+    const specs = new Map<string, CheckedCronSpec>();
+    for (const input of inputs) {
+      const { scheduleId, generation, next } = input;
       let checked: CheckedCronSpec;
       let plan: ReturnType<typeof planFire>;
       let jitter = 0;
       try {
-        checked = this.checkedSpec(scheduleId, generation, specJson);
+        checked = input.checked ?? this.checkedSpec(scheduleId, generation, input.specJson ?? "");
+        specs.set(scheduleId, checked);
         jitter = this.jitterOffset(scheduleId, checked.jitterMs);
         // Slots are planned without jitter: "now" for slot s is when s + jitter has come.
         const slotNow = nowMs - jitter;
         plan = planFire(
           checked,
           Number(next),
-          Number(runs ?? "0"),
+          input.runs,
           slotNow,
           checked.missedHistoryLimit,
           slotNow + horizonAhead(checked),
@@ -499,6 +560,7 @@ export class CronScheduler {
         this.host.log(
           `schedule ${scheduleId}: cannot plan its fire, retrying in 30 s: ${String(error)}`,
         );
+        this.known.delete(scheduleId);
         await this.deferFire(shard, scheduleId, generation, next, nowMs + 30_000);
         continue;
       }
@@ -521,6 +583,7 @@ export class CronScheduler {
         missedHistoryLimit: checked.missedHistoryLimit,
         maxRuns: checked.maxRuns,
         manual: false,
+        storedTask: input.storedTask,
       };
       const list = byTopic.get(checked.task.topic) ?? [];
       list.push(request);
@@ -535,6 +598,7 @@ export class CronScheduler {
         let created = 0;
         results.forEach((result, j) => {
           const request = chunk[j];
+          if (request !== undefined) this.remember(request, result, specs.get(request.scheduleId));
           if (result.status === "stale") stale.push(request?.scheduleId ?? "");
           // Progress: an occurrence, a missed record, or a next slot that moved on.
           if (
@@ -551,5 +615,35 @@ export class CronScheduler {
       }
     }
     return { stale, moved };
+  }
+
+  /**
+   * Remembers what a fire left its schedule as (KnownFireState), or forgets the schedule when the
+   * fire did not apply or its next state is not known here: a schedule with a run limit (a manual
+   * trigger changes its runs, which its plan depends on, without changing generation or next
+   * slot), and a schedule that ended.
+   */
+  private remember(
+    request: CronFireRequest,
+    result: CronFireResult,
+    checked: CheckedCronSpec | undefined,
+  ): void {
+    if (
+      result.status !== "ok" ||
+      request.nextSlotMs === undefined ||
+      request.maxRuns !== undefined ||
+      checked === undefined
+    ) {
+      this.known.delete(request.scheduleId);
+      return;
+    }
+    if (!this.known.has(request.scheduleId) && this.known.size >= KNOWN_FIRE_STATES)
+      this.known.clear();
+    this.known.set(request.scheduleId, {
+      generation: request.expectedGeneration,
+      next: String(request.nextSlotMs),
+      checked,
+      storedTask: request.storedTask === true,
+    });
   }
 }

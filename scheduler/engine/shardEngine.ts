@@ -51,6 +51,24 @@ export interface CronUpsertRequest {
   successfulHistoryLimit: number;
   failedHistoryLimit: number;
   missedHistoryLimit: number;
+  /**
+   * The occurrence task's fields as cronFire packs them (cronTaskTemplate), stored with the
+   * generation so that fires can name it instead of sending the task each time.
+   */
+  task?: PreparedTask;
+}
+
+/**
+ * The part of an occurrence's task record after its topic and due time (see packPending in
+ * scripts/includes/common.lua): the same for every occurrence of a schedule's generation.
+ */
+export function cronTaskTemplate(task: PreparedTask): Buffer {
+  return Buffer.concat([
+    Buffer.from(
+      `${task.priority}\n${task.maxAttempts}\n${task.backoff}\n${task.leaseTimeoutMs}\n\n${task.owner}\n${task.traceParent}\n`,
+    ),
+    task.payload,
+  ]);
 }
 
 export interface CronFireRequest {
@@ -70,6 +88,12 @@ export interface CronFireRequest {
   maxRuns?: number | undefined;
   /** A manual trigger: no compare-and-set, next slot unchanged, id "<sid>:m<ms>-<shard>". */
   manual: boolean;
+  /**
+   * Use the task template stored by the upsert of `expectedGeneration` instead of sending `task`
+   * (only `task.topic` and `task.priority` are then read). Answered "stale" if the schedule has
+   * no template of that generation (written by an older version).
+   */
+  storedTask?: boolean;
 }
 
 export interface CronFireResult {
@@ -544,6 +568,8 @@ export class ShardEngine {
           request.missedHistoryLimit,
           k.wakeChannel,
           request.expectedGeneration ?? "",
+          request.task === undefined ? "" : cronTaskTemplate(request.task),
+          request.task?.priority ?? 0,
         ],
       ),
     ).map(replyString);
@@ -579,13 +605,20 @@ export class ShardEngine {
         request.nextSlotMs ?? "",
         request.fireAtMs ?? "",
         request.concurrencyPolicy,
-        t.priority,
-        t.maxAttempts,
-        t.backoff,
-        t.leaseTimeoutMs,
-        t.owner,
-        t.traceParent,
-        t.payload,
+      );
+      if (request.storedTask === true) args.push("s");
+      else
+        args.push(
+          "a",
+          t.priority,
+          t.maxAttempts,
+          t.backoff,
+          t.leaseTimeoutMs,
+          t.owner,
+          t.traceParent,
+          t.payload,
+        );
+      args.push(
         request.missedHistoryLimit,
         request.missedCount,
         request.maxRuns ?? 0,

@@ -14,9 +14,11 @@
   ARGV[1] epoch  ARGV[2] topic  ARGV[3] events max length  ARGV[4] wake channel  ARGV[5] shard
   ARGV[6] number of schedules (s), then s plans, each:
     schedule id, manual (1 | 0), expected generation, expected next slot, new next slot ("" =
-    none), new fire-at ("" = none), concurrency policy (Allow | Forbid | Replace), priority,
-    max attempts, backoff, lease timeout ms, owner JSON (""), traceparent (""), payload,
-    missed history limit, missed slots in total, max runs (0 = none: the schedule ends, with no
+    none), new fire-at ("" = none), concurrency policy (Allow | Forbid | Replace), task source:
+    "a" followed by the task (priority, max attempts, backoff, lease timeout ms, owner JSON (""),
+    traceparent (""), payload), or "s" alone: the task template the upsert of the expected
+    generation stored (fields task, taskPrio, taskGen; a schedule without one for that generation
+    is answered "stale"), then missed history limit, missed slots in total, max runs (0 = none: the schedule ends, with no
     next slot, once its runs reach it),
     number of slots to fire (f), then f pairs: slot ms, due ms,
     number of missed slots to record (m), then m pairs: slot ms, reason
@@ -46,8 +48,12 @@ local function run()
   for _ = 1, tonumber(ARGV[6]) do
     local sid, manual = nextArg(), nextArg() == '1'
     local expectedGen, expectedNext, newNext, newFireAt = nextArg(), nextArg(), nextArg(), nextArg()
-    local policy, priority, maxAttempts, backoff, leaseTimeout = nextArg(), nextArg(), nextArg(), nextArg(), nextArg()
-    local owner, trace, payload = nextArg(), nextArg(), nextArg()
+    local policy, source = nextArg(), nextArg()
+    local priority, maxAttempts, backoff, leaseTimeout, owner, trace, payload
+    if source == 'a' then
+      priority, maxAttempts, backoff, leaseTimeout = nextArg(), nextArg(), nextArg(), nextArg()
+      owner, trace, payload = nextArg(), nextArg(), nextArg()
+    end
     local missLimit, missedTotal, maxRuns = tonumber(nextArg()), tonumber(nextArg()), tonumber(nextArg())
     local fires = {}
     for i = 1, tonumber(nextArg()) do fires[i] = { nextArg(), tonumber(nextArg()) } end
@@ -56,14 +62,23 @@ local function run()
 
     local key = base .. 'cron:' .. sid
     local activeKey = base .. 'cron-active:' .. sid
-    local state = redis.call('HMGET', key, 'gen', 'next', 'susp')
+    local state
+    if source == 's' then
+      state = redis.call('HMGET', key, 'gen', 'next', 'susp', 'runs', 'missed', 'skipped', 'taskGen', 'task', 'taskPrio')
+    else
+      state = redis.call('HMGET', key, 'gen', 'next', 'susp', 'runs', 'missed', 'skipped')
+    end
+    local template
+    if source == 's' and state[1] and state[7] == state[1] then template, priority = state[8], state[9] end
     local o = #out
     if not state[1] then
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'notfound', 0, 0, 0
-    elseif not manual and (state[1] ~= expectedGen or state[2] ~= expectedNext or state[3] == '1') then
+    elseif (not manual and (state[1] ~= expectedGen or state[2] ~= expectedNext or state[3] == '1'))
+      or (source == 's' and not (template and priority and state[1] == expectedGen)) then
       out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'stale', 0, 0, 0
     else
       local created, skipped, existing = 0, 0, 0
+      local lastSlot
       local history = {}
 
       -- Forbid: is an earlier occurrence unfinished? Finished ones leave the active set here too.
@@ -90,8 +105,12 @@ local function run()
             reason = 'Forbid: occurrence ' .. blocker .. ' is still running', at = now }) }
           event('skipped', id, topic, 0)
         else
-          redis.call('HSET', KEYS[4], id, packPending(topic, int(dueAt), priority, maxAttempts, backoff, leaseTimeout,
-            '', owner, trace, payload))
+          if template then
+            redis.call('HSET', KEYS[4], id, topic .. '\n' .. int(dueAt) .. '\n' .. template)
+          else
+            redis.call('HSET', KEYS[4], id, packPending(topic, int(dueAt), priority, maxAttempts, backoff, leaseTimeout,
+              '', owner, trace, payload))
+          end
           if dueAt <= now then
             readyArgs[#readyArgs + 1] = readyScore(priority, dueAt)
             readyArgs[#readyArgs + 1] = id
@@ -105,7 +124,7 @@ local function run()
             event('scheduled', id, topic, 0)
           end
           redis.call('SADD', activeKey, id)
-          redis.call('HSET', key, 'last', slot)
+          lastSlot = slot
           created = created + 1
         end
       end
@@ -122,12 +141,23 @@ local function run()
         inChunks('LPUSH', base .. 'cron-missed:' .. sid, entries)
         redis.call('LTRIM', base .. 'cron-missed:' .. sid, 0, missLimit - 1)
       end
-      local runs = redis.call('HINCRBY', key, 'runs', created)
+      -- The schedule's new state in one HSET (counters from the HMGET above: the script is atomic).
+      local runs = tonumber(state[4] or '0') + created
       if maxRuns > 0 and runs >= maxRuns then newNext, newFireAt = '', '' end
-      if missedTotal > 0 then redis.call('HINCRBY', key, 'missed', missedTotal) end
-      if skipped > 0 then redis.call('HINCRBY', key, 'skipped', skipped) end
+      local fields = { 'runs', int(runs) }
+      if lastSlot then fields[#fields + 1], fields[#fields + 2] = 'last', lastSlot end
+      if missedTotal > 0 then
+        fields[#fields + 1], fields[#fields + 2] = 'missed', int(tonumber(state[5] or '0') + missedTotal)
+      end
+      if skipped > 0 then
+        fields[#fields + 1], fields[#fields + 2] = 'skipped', int(tonumber(state[6] or '0') + skipped)
+      end
       if not manual then
-        redis.call('HSET', key, 'next', newNext, 'fireAt', newFireAt)
+        fields[#fields + 1], fields[#fields + 2] = 'next', newNext
+        fields[#fields + 1], fields[#fields + 2] = 'fireAt', newFireAt
+      end
+      redis.call('HSET', key, unpack(fields))
+      if not manual then
         if newNext == '' then
           redis.call('ZREM', KEYS[2], sid)
         else

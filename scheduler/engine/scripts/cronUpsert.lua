@@ -13,6 +13,8 @@
   ARGV[5] fire-at ms ("" = none)  ARGV[6] suspended (1 | 0)  ARGV[7] successful history limit
   ARGV[8] failed history limit  ARGV[9] missed history limit  ARGV[10] wake channel
   ARGV[11] generation read by the caller ("" = none)
+  ARGV[12] task template ("" = none: cronFire must then be sent the task), ARGV[13] its priority
+  (stored with the generation they belong to: cronFire uses them only for that generation)
 
   Returns {generation, created (1 | 0)} or {"stale"}. Errors: STALE_EPOCH.
 ]]
@@ -30,6 +32,11 @@ redis.call('HSET', KEYS[2], 'gen', gen, 'spec', ARGV[3], 'next', ARGV[4], 'fireA
   'okLimit', ARGV[7], 'failLimit', ARGV[8], 'missLimit', ARGV[9])
 if created == 1 then
   redis.call('HSET', KEYS[2], 'runs', 0, 'missed', 0, 'skipped', 0)
+end
+if ARGV[12] ~= '' then
+  redis.call('HSET', KEYS[2], 'task', ARGV[12], 'taskPrio', ARGV[13], 'taskGen', gen)
+else
+  redis.call('HDEL', KEYS[2], 'task', 'taskPrio', 'taskGen')
 end
 redis.call('SADD', KEYS[4], sid)
 if ARGV[6] == '0' and ARGV[5] ~= '' then
