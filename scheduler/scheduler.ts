@@ -626,34 +626,46 @@ export class Scheduler {
       const woken = this.readySignal(request.topics);
       const leased: LeasedTask[] = [];
       for (const topic of request.topics) {
-        for (const shard of this.ledShards()) {
+        if (leased.length >= request.max) break;
+        const candidates = this.ledShards().filter(
+          (shard) => !this.emptyReadyQueues.has(`${shard}|${topic}`),
+        );
+        if (candidates.length === 0) continue;
+        // First every candidate shard at once, the count still wanted split between them (a
+        // sweep shard by shard made the last shards' tasks wait for the others' round trips);
+        // then, one at a time, the shards that may have more (they filled their share, or had
+        // none) for what is still wanted.
+        const want = request.max - leased.length;
+        const shares = candidates.map(
+          (_, i) => Math.floor(want / candidates.length) + (i < want % candidates.length ? 1 : 0),
+        );
+        const first = await Promise.all(
+          candidates.map((shard, i) => {
+            const share = shares[i] ?? 0;
+            return share === 0
+              ? Promise.resolve([])
+              : this.leaseFromShard(
+                  shard,
+                  topic,
+                  share,
+                  override,
+                  `${requestId}.${shard}.${topic}`,
+                );
+          }),
+        );
+        for (const got of first) leased.push(...got);
+        for (const [i, shard] of candidates.entries()) {
           if (leased.length >= request.max) break;
-          const queue = `${shard}|${topic}`;
-          if (this.emptyReadyQueues.has(queue)) continue;
-          const version = this.readyVersions.get(queue) ?? 0;
-          try {
-            const got = await this.onShard(shard, (e) =>
-              e.lease(
-                topic,
-                request.max - leased.length,
-                override,
-                `${requestId}.${shard}.${topic}`,
-              ),
-            );
-            const asked = request.max - leased.length;
-            // Empty only if nothing became ready since the lease was sent (its notification may
-            // have run before this continuation).
-            if (got.length < asked && (this.readyVersions.get(queue) ?? 0) === version) {
-              this.emptyReadyQueues.add(queue);
-            }
-            if (got.length > 0) {
-              // The loop must wake when these leases expire, not when it last planned to.
-              this.loops.get(shard)?.wake(Math.min(...got.map((t) => t.leaseExpiresAtMs)));
-              leased.push(...got);
-            }
-          } catch (error) {
-            if (!isDdqError(error, "NOT_LEADER")) throw error;
-          }
+          if ((first[i]?.length ?? 0) < (shares[i] ?? 0)) continue; // it ran dry
+          leased.push(
+            ...(await this.leaseFromShard(
+              shard,
+              topic,
+              request.max - leased.length,
+              override,
+              `${requestId}.${shard}.${topic}.more`,
+            )),
+          );
         }
       }
       const remaining = deadline - Date.now();
@@ -663,6 +675,38 @@ export class Scheduler {
       }
       await woken.wait(remaining, request.signal);
     }
+  }
+
+  /**
+   * Leases up to `max` ready tasks of one topic from one led shard (none if it is no longer led).
+   * Marks the queue empty when it had fewer than asked and nothing became ready meanwhile.
+   */
+  private async leaseFromShard(
+    shard: number,
+    topic: string,
+    max: number,
+    override: number,
+    memo: string,
+  ): Promise<LeasedTask[]> {
+    const queue = `${shard}|${topic}`;
+    const version = this.readyVersions.get(queue) ?? 0;
+    let got: LeasedTask[];
+    try {
+      got = await this.onShard(shard, (e) => e.lease(topic, max, override, memo));
+    } catch (error) {
+      if (!isDdqError(error, "NOT_LEADER")) throw error;
+      return [];
+    }
+    // Empty only if nothing became ready since the lease was sent (its notification may have run
+    // before this continuation).
+    if (got.length < max && (this.readyVersions.get(queue) ?? 0) === version) {
+      this.emptyReadyQueues.add(queue);
+    }
+    if (got.length > 0) {
+      // The loop must wake when these leases expire, not when it last planned to.
+      this.loops.get(shard)?.wake(Math.min(...got.map((t) => t.leaseExpiresAtMs)));
+    }
+    return got;
   }
 
   private readySignal(topics: readonly string[]): {
