@@ -436,8 +436,10 @@ describe("chart charts/ddq", () => {
     expect(alerts.map((a) => a.alert)).toEqual([
       "DdqSchedulerDown",
       "DdqSchedulerReplicasDown",
+      "DdqShardsWithoutLeader",
       "DdqOperatorDown",
       "DdqWorkersDown",
+      "DdqDeadLettersGrowing",
     ]);
     const base = "https://github.com/ddq-io/ddq/blob/main/runbooks/";
     for (const alert of alerts) {
