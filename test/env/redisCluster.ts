@@ -29,9 +29,17 @@ export class RedisCluster {
   private constructor(
     readonly nodes: readonly ClusterNode[],
     private readonly processes: readonly ManagedProcess[],
+    /** Every node requires it (requirepass, masterauth) when set. */
+    readonly password: string | undefined,
   ) {}
 
-  static async start(dir: string, masters = 3): Promise<RedisCluster> {
+  static async start(
+    dir: string,
+    options: { masters?: number; password?: string } = {},
+  ): Promise<RedisCluster> {
+    const { masters = 3, password } = options;
+    const auth =
+      password === undefined ? [] : ["--requirepass", password, "--masterauth", password];
     mkdirSync(dir, { recursive: true });
     const nodes: ClusterNode[] = [];
     const processes: ManagedProcess[] = [];
@@ -61,18 +69,20 @@ export class RedisCluster {
             "",
             "--appendonly",
             "no",
+            ...auth,
           ],
           logFile: join(dir, `redis-${port}.log`),
         });
         processes.push(proc);
         nodes.push({ host: "127.0.0.1", port });
-        await waitFor(() => answers(port, "PING", (reply) => reply === "PONG"), {
+        await waitFor(() => answers(port, password, "PING", (reply) => reply === "PONG"), {
           description: `cluster node on port ${port} to answer PING`,
           timeoutMs: 20_000,
           abortIf: () => proc.exitedError(),
         });
       }
       await run(redisCliBinary(), [
+        ...(password === undefined ? [] : ["-a", password, "--no-auth-warning"]),
         "--cluster",
         "create",
         ...nodes.map((n) => `${n.host}:${n.port}`),
@@ -82,7 +92,10 @@ export class RedisCluster {
       ]);
       for (const node of nodes) {
         await waitFor(
-          () => answers(node.port, "CLUSTER INFO", (reply) => reply.includes("cluster_state:ok")),
+          () =>
+            answers(node.port, password, "CLUSTER INFO", (reply) =>
+              reply.includes("cluster_state:ok"),
+            ),
           {
             description: `cluster node ${node.port} to report cluster_state:ok`,
             timeoutMs: 30_000,
@@ -93,12 +106,12 @@ export class RedisCluster {
       await Promise.all(processes.map((p) => p.stop()));
       throw error;
     }
-    return new RedisCluster(nodes, processes);
+    return new RedisCluster(nodes, processes, password);
   }
 
   /** "host:port" of the primary that serves `key`'s hash slot (CLUSTER KEYSLOT + CLUSTER SLOTS). */
   async nodeOf(key: string): Promise<string> {
-    const client = connect(this.nodes[0]?.port ?? 0);
+    const client = connect(this.nodes[0]?.port ?? 0, this.password);
     try {
       const slot = Number(await client.call("CLUSTER", "KEYSLOT", key));
       const ranges = (await client.call("CLUSTER", "SLOTS")) as [
@@ -117,7 +130,7 @@ export class RedisCluster {
   /** The keys matching `pattern` on one node (by "host:port"). */
   async keysOn(node: string, pattern: string): Promise<string[]> {
     const port = Number(node.split(":")[1]);
-    const client = connect(port);
+    const client = connect(port, this.password);
     try {
       return await client.keys(pattern);
     } finally {
@@ -130,9 +143,10 @@ export class RedisCluster {
   }
 }
 
-function connect(port: number): Redis {
+function connect(port: number, password: string | undefined): Redis {
   const client = new Redis({
     port,
+    ...(password === undefined ? {} : { password }),
     host: "127.0.0.1",
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -143,10 +157,11 @@ function connect(port: number): Redis {
 
 async function answers(
   port: number,
+  password: string | undefined,
   command: string,
   check: (reply: string) => boolean,
 ): Promise<boolean> {
-  const client = connect(port);
+  const client = connect(port, password);
   try {
     const [name = "", ...args] = command.split(" ");
     const reply = await client.call(name, ...args);

@@ -10,20 +10,25 @@ import { testScratchDir } from "../env/testContext.js";
 import { waitFor } from "../env/waitFor.js";
 import { bytes, text } from "./support.js";
 
-// A real three-primary Redis Cluster; the scheduler's shards (hash tags {0}..{5}) fall in slots
-// served by all three nodes.
+// A real three-primary Redis Cluster, every node password-protected; the scheduler's shards (hash
+// tags {0}..{5}) fall in slots served by all three nodes.
 const SHARDS = 6;
 let cluster: RedisCluster;
 let api: TestApi;
 let scheduler: Scheduler;
 const noUrl = { url: "" };
+const PASSWORD = "cluster-secret";
 
 beforeAll(async () => {
-  cluster = await RedisCluster.start(testScratchDir("redis-cluster"));
+  cluster = await RedisCluster.start(testScratchDir("redis-cluster"), { password: PASSWORD });
   api = await startTestApi(
     noUrl,
     {},
-    { redisCluster: { nodes: cluster.nodes }, shardCount: SHARDS },
+    {
+      redisCluster: { nodes: cluster.nodes },
+      redisOptions: { password: PASSWORD },
+      shardCount: SHARDS,
+    },
   );
   scheduler = api.scheduler;
   await waitFor(() => scheduler.ledShards().length === SHARDS, {
@@ -240,7 +245,10 @@ describe("a scheduler on a real Redis Cluster", () => {
         "--leadership",
         "redis",
       ],
-      { DDQ_REDIS_CLUSTER_NODES: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(",") },
+      {
+        DDQ_REDIS_CLUSTER_NODES: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(","),
+        DDQ_REDIS_PASSWORD: PASSWORD,
+      },
     );
     try {
       const ready = await waitReady(proc);
