@@ -82,6 +82,7 @@ const STRING_FLAGS = [
   "redis-sentinels",
   "redis-sentinel-master",
   "redis-sentinel-password",
+  "redis-cluster-nodes",
   "redis-tls-ca-file",
   "shards",
   "leadership",

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { DdqError, invalidArgument, isDdqError } from "./engine/errors.js";
 import { streamHeads, StreamTail, trimmedPast } from "./engine/eventStreams.js";
+import { readEach, type RedisClient } from "./engine/redisClient.js";
 import { FiringLoop } from "./engine/firingLoop.js";
 import { ShardKeys } from "./engine/keys.js";
 import {
@@ -48,8 +49,17 @@ export type LeadershipConfig =
   | { kind: "redis" }
   | { kind: "kubernetes"; kubeConfig: KubeConfig; namespace: string; leaseNamePrefix?: string };
 
+/** A Redis Cluster: some of its nodes (the rest are discovered). */
+export interface RedisClusterConfig {
+  nodes: readonly { host: string; port: number }[];
+}
+
 export interface SchedulerOptions {
-  redisUrl: string;
+  /** One Redis node (or, with `redisOptions.sentinels`, the Sentinel-managed primary). */
+  redisUrl?: string;
+  /** A Redis Cluster instead of `redisUrl` (exactly one of the two). */
+  redisCluster?: RedisClusterConfig;
+  /** Connection options: for a cluster, applied to every node (password, TLS). */
   redisOptions?: RedisOptions;
   /** Key prefix of every Redis key. Default "ddq". */
   prefix?: string;
@@ -123,8 +133,8 @@ export class Scheduler {
   readonly shardCount: number;
   readonly limits: EngineLimits;
   readonly defaults: EngineDefaults;
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly scripts: ScriptRunner;
   private readonly elector: ShardElector;
   /** Cron schedules: upsert, get, list, delete, pause/resume, trigger, preview. */
@@ -173,7 +183,7 @@ export class Scheduler {
       finishedRetentionMs: this.defaults.finishedRetentionMs,
       leaseRequestRetentionMs: 10 * 60 * 1000,
     };
-    this.redis = new Redis(options.redisUrl, { ...options.redisOptions, lazyConnect: true });
+    this.redis = connectRedis(options);
     this.redis.on("error", (error: Error) => {
       this.log(`redis: ${error.message}`);
     });
@@ -892,13 +902,15 @@ export class Scheduler {
 
   /** Number of tasks per topic and state (succeeded and cancelled: cumulative totals). */
   async counts(topic?: string): Promise<Map<string, Record<TaskState, number>>> {
-    const pipeline = this.redis.pipeline();
-    for (let shard = 0; shard < this.shardCount; shard += 1)
-      pipeline.hgetall(new ShardKeys(this.prefix, shard).counts);
-    const replies = (await pipeline.exec()) ?? [];
+    const keys = Array.from(
+      { length: this.shardCount },
+      (_, shard) => new ShardKeys(this.prefix, shard).counts,
+    );
+    const replies = await readEach(this.redis, keys, (pipeline, key) => {
+      pipeline.hgetall(key);
+    });
     const totals = new Map<string, Record<TaskState, number>>();
-    for (const [error, value] of replies) {
-      if (error !== null) throw error;
+    for (const value of replies) {
       for (const [field, count] of Object.entries(value as Record<string, string>)) {
         const [t = "", state = ""] = field.split("|");
         if (topic !== undefined && t !== topic) continue;
@@ -1030,6 +1042,25 @@ export class Scheduler {
     this.subscriber.disconnect();
     await this.redis.quit().catch(() => undefined);
   }
+}
+
+/** A client (not yet connected) for the configured Redis: one node or a cluster. */
+function connectRedis(options: SchedulerOptions): RedisClient {
+  const cluster = options.redisCluster;
+  if ((options.redisUrl === undefined) === (cluster === undefined)) {
+    throw invalidArgument("redis", "configure exactly one of redisUrl and redisCluster");
+  }
+  if (cluster === undefined) {
+    return new Redis(options.redisUrl ?? "", { ...options.redisOptions, lazyConnect: true });
+  }
+  if (options.redisOptions?.sentinels !== undefined) {
+    throw invalidArgument("redis", "Sentinel and Redis Cluster are exclusive");
+  }
+  if (cluster.nodes.length === 0) throw invalidArgument("redisCluster.nodes", "is empty");
+  return new Cluster(
+    cluster.nodes.map((node) => ({ host: node.host, port: node.port })),
+    { redisOptions: { ...options.redisOptions }, lazyConnect: true },
+  );
 }
 
 function decodeCursor(

@@ -12,17 +12,55 @@ import { createLogger } from "../logger.js";
 import { startMetricsServer, type MetricFamily } from "../observability.js";
 import { onTerminate } from "./terminate.js";
 
+function hostPorts(flag: string, values: readonly string[]): { host: string; port: number }[] {
+  return values.map((hostPort) => {
+    const match = /^(.+):(\d+)$/.exec(hostPort);
+    const port = Number(match?.[2]);
+    if (match === null || port < 1 || port > 65535)
+      throw new UsageError(`--${flag}: "${hostPort}" is not host:port`);
+    return { host: match[1] ?? "", port };
+  });
+}
+
+/**
+ * Where Redis is: exactly one of a URL (the default), Sentinel (--redis-sentinels, with
+ * --redis-sentinel-master) or a Redis Cluster (--redis-cluster-nodes). Password and TLS CA apply
+ * to whichever it is (to every cluster node).
+ */
+function redisTarget(settings: Settings): {
+  redisUrl?: string;
+  redisCluster?: { nodes: { host: string; port: number }[] };
+  redisOptions: RedisOptions;
+} {
+  const options = redisOptions(settings);
+  const clusterNodes = settings.list("redis-cluster-nodes");
+  if (clusterNodes.length === 0) {
+    return {
+      redisUrl: settings.string("redis-url", "redis://127.0.0.1:6379/0") ?? "",
+      redisOptions: options,
+    };
+  }
+  if (settings.string("redis-url") !== undefined)
+    throw new UsageError(
+      "--redis-cluster-nodes and --redis-url (DDQ_REDIS_CLUSTER_NODES, DDQ_REDIS_URL) are exclusive: set one",
+    );
+  if (options.sentinels !== undefined)
+    throw new UsageError(
+      "--redis-cluster-nodes and --redis-sentinels (DDQ_REDIS_CLUSTER_NODES, DDQ_REDIS_SENTINELS) are exclusive: set one",
+    );
+  return {
+    redisCluster: { nodes: hostPorts("redis-cluster-nodes", clusterNodes) },
+    redisOptions: options,
+  };
+}
+
 function redisOptions(settings: Settings): RedisOptions {
   const options: RedisOptions = {};
   const password = settings.string("redis-password");
   if (password !== undefined) options.password = password;
   const sentinels = settings.list("redis-sentinels");
   if (sentinels.length > 0) {
-    options.sentinels = sentinels.map((hostPort) => {
-      const match = /^(.+):(\d+)$/.exec(hostPort);
-      if (match === null) throw new UsageError(`--redis-sentinels: "${hostPort}" is not host:port`);
-      return { host: match[1] ?? "", port: Number(match[2]) };
-    });
+    options.sentinels = hostPorts("redis-sentinels", sentinels);
     options.name = settings.required("redis-sentinel-master");
     const sentinelPassword = settings.string("redis-sentinel-password");
     if (sentinelPassword !== undefined) options.sentinelPassword = sentinelPassword;
@@ -74,8 +112,7 @@ export async function runScheduler(settings: Settings): Promise<number> {
   const identity = settings.string("identity");
   const advertiseAddress = settings.string("advertise-address");
   const scheduler = await Scheduler.start({
-    redisUrl: settings.string("redis-url", "redis://127.0.0.1:6379/0") ?? "",
-    redisOptions: redisOptions(settings),
+    ...redisTarget(settings),
     prefix: settings.string("prefix", "ddq") ?? "ddq",
     shardCount: settings.integer("shards", 16, 1, 1024),
     leadership,

@@ -3,9 +3,9 @@
  * preview, and firing a due schedule (called by the shard's firing loop). Each occurrence is an
  * ordinary task. Semantics: docs/CRON.md; exactly-once argument: docs/CORRECTNESS.md.
  */
-import type { Redis } from "ioredis";
 import { DdqError, isDdqError } from "../engine/errors.js";
 import { ShardKeys } from "../engine/keys.js";
+import { readEach, type RedisClient } from "../engine/redisClient.js";
 import type { EngineDefaults, EngineLimits } from "../engine/model.js";
 import type { CronFireRequest, CronFireResult, ShardEngine } from "../engine/shardEngine.js";
 import { formatOccurrenceId, stableHash } from "../engine/taskId.js";
@@ -25,7 +25,7 @@ export interface CronHost {
   readonly shardCount: number;
   readonly limits: EngineLimits;
   readonly defaults: EngineDefaults;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   onShard<T>(shard: number, write: (engine: ShardEngine) => Promise<T>): Promise<T>;
   cancel(id: string): Promise<unknown>;
   wakeLoop(shard: number, atMs: number): void;
@@ -293,16 +293,14 @@ export class CronScheduler {
 
   /** Every schedule id, sorted. */
   async list(): Promise<string[]> {
-    const pipeline = this.host.redis.pipeline();
-    for (let shard = 0; shard < this.host.shardCount; shard += 1)
-      pipeline.smembers(new ShardKeys(this.host.prefix, shard).cronIds);
-    const replies = (await pipeline.exec()) ?? [];
-    return replies
-      .flatMap(([error, ids]) => {
-        if (error !== null) throw error;
-        return ids as string[];
-      })
-      .sort();
+    const keys = Array.from(
+      { length: this.host.shardCount },
+      (_, shard) => new ShardKeys(this.host.prefix, shard).cronIds,
+    );
+    const replies = await readEach(this.host.redis, keys, (pipeline, key) => {
+      pipeline.smembers(key);
+    });
+    return replies.flatMap((ids) => ids as string[]).sort();
   }
 
   async delete(scheduleId: string): Promise<void> {

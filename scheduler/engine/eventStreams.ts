@@ -3,7 +3,7 @@
  * whether trimming removed entries after a reader's position (a gap it must be told about), and
  * blocking until any shard has entries after given positions (one connection per tail).
  */
-import type { Redis } from "ioredis";
+import { isCluster, readEach, type RedisClient } from "./redisClient.js";
 
 /** Stream ids "ms-seq" compared numerically. */
 export function compareStreamIds(a: string, b: string): number {
@@ -16,12 +16,11 @@ export function compareStreamIds(a: string, b: string): number {
 }
 
 /** The id of each stream's newest entry ("0-0" for an empty stream). */
-export async function streamHeads(redis: Redis, keys: readonly string[]): Promise<string[]> {
-  const pipeline = redis.pipeline();
-  for (const key of keys) pipeline.xrevrange(key, "+", "-", "COUNT", 1);
-  const replies = (await pipeline.exec()) ?? [];
-  return replies.map(([error, value]) => {
-    if (error !== null) throw error;
+export async function streamHeads(redis: RedisClient, keys: readonly string[]): Promise<string[]> {
+  const replies = await readEach(redis, keys, (pipeline, key) => {
+    pipeline.xrevrange(key, "+", "-", "COUNT", 1);
+  });
+  return replies.map((value) => {
     const [entry] = value as [string, string[]][];
     return entry?.[0] ?? "0-0";
   });
@@ -34,7 +33,11 @@ export async function streamHeads(redis: Redis, keys: readonly string[]): Promis
  * position was exactly the last removed entry nothing was lost, but the stream cannot tell: the
  * answer errs towards a resynchronisation, never towards a silent gap.)
  */
-export async function trimmedPast(redis: Redis, key: string, afterId: string): Promise<boolean> {
+export async function trimmedPast(
+  redis: RedisClient,
+  key: string,
+  afterId: string,
+): Promise<boolean> {
   let info: unknown[];
   try {
     info = (await redis.call("XINFO", "STREAM", key)) as unknown[];
@@ -59,12 +62,21 @@ function isAborted(signal: AbortSignal): boolean {
   return signal.aborted;
 }
 
-/** A dedicated connection that blocks until streams have entries after given ids. */
-export class StreamTail {
-  private readonly connection: Redis;
+/** How often a tail over a Redis Cluster looks for new entries. */
+export const CLUSTER_TAIL_POLL_MS = 50;
 
-  constructor(redis: Redis) {
-    this.connection = redis.duplicate();
+/**
+ * A dedicated connection that blocks until streams have entries after given ids. On one node:
+ * one blocking XREAD over every stream. In a Redis Cluster the shards' streams are in different
+ * hash slots, so one XREAD cannot cover them (CROSSSLOT) and a blocking XREAD per stream would
+ * need a connection per shard: the tail instead reads every stream without blocking (one XREAD
+ * per stream, sent together per node) every CLUSTER_TAIL_POLL_MS until one has entries.
+ */
+export class StreamTail {
+  private readonly connection: RedisClient | undefined;
+
+  constructor(private readonly redis: RedisClient) {
+    this.connection = isCluster(redis) ? undefined : redis.duplicate();
   }
 
   /** Resolves when any stream has an entry after its id, after timeoutMs, or on abort. */
@@ -75,13 +87,18 @@ export class StreamTail {
     signal: AbortSignal,
   ): Promise<void> {
     if (signal.aborted) return;
+    if (this.connection === undefined) {
+      await this.poll(keys, afterIds, timeoutMs, signal);
+      return;
+    }
+    const connection = this.connection;
     const onAbort = (): void => {
       // Unblocks the XREAD at once; the connection is closed by close().
-      this.connection.disconnect();
+      connection.disconnect();
     };
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      await this.connection.xread(
+      await connection.xread(
         "COUNT",
         1,
         "BLOCK",
@@ -97,7 +114,36 @@ export class StreamTail {
     }
   }
 
+  private async poll(
+    keys: readonly string[],
+    afterIds: readonly string[],
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const replies = await Promise.all(
+        keys.map((key, index) =>
+          this.redis.xread("COUNT", 1, "STREAMS", key, afterIds[index] ?? "0-0"),
+        ),
+      );
+      if (replies.some((reply) => reply !== null) || isAborted(signal)) return;
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(CLUSTER_TAIL_POLL_MS, left));
+        signal.addEventListener("abort", done, { once: true });
+      });
+      if (isAborted(signal)) return;
+    }
+  }
+
   close(): void {
-    this.connection.disconnect();
+    this.connection?.disconnect();
   }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redisClient.js";
 import { isDdqError } from "./errors.js";
 import type { ShardEngine } from "./shardEngine.js";
 import { SCRIPT_BATCH_LIMIT } from "./shardEngine.js";
@@ -76,7 +76,7 @@ export class FiringLoop {
 
   constructor(
     private readonly engine: ShardEngine,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly hooks: FiringLoopHooks,
     /** Longest sleep with nothing due: a backstop only, not what decides precision. */
     private readonly maxIdleMs = 10_000,

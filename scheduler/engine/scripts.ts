@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redisClient.js";
 
 /** Every Lua script of the engine: one file per atomic operation, in ./scripts/. */
 export const SCRIPT_NAMES = [
@@ -46,7 +46,7 @@ type RawCommand = (numKeys: number, ...args: ScriptArg[]) => Promise<unknown>;
 export class ScriptRunner {
   private readonly commands = new Map<ScriptName, RawCommand>();
 
-  constructor(readonly redis: Redis) {
+  constructor(readonly redis: RedisClient) {
     for (const name of SCRIPT_NAMES) {
       const command = `ddq_${name}`;
       if (!(command in redis)) redis.defineCommand(command, { lua: scriptSource(name) });

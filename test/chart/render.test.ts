@@ -335,6 +335,75 @@ describe("chart charts/ddq", () => {
     );
   });
 
+  it("connects to a Redis Cluster by its nodes, with password and CA from Secrets", async () => {
+    const { objects } = await renderChart(helm, {
+      valueSet: "minimal",
+      set: [
+        "redis.external.url=",
+        "redis.external.cluster.nodes={redis-cluster-0.redis-cluster:6379,redis-cluster-1.redis-cluster:6379}",
+        "redis.external.password.secretName=redis-cluster-auth",
+        "redis.external.tls.caSecretName=redis-cluster-ca",
+      ],
+    });
+    const scheduler = ddqContainer(objects, "scheduler");
+    const vars = env(scheduler);
+    expect(envValue(scheduler, "DDQ_REDIS_CLUSTER_NODES")).toBe(
+      "redis-cluster-0.redis-cluster:6379,redis-cluster-1.redis-cluster:6379",
+    );
+    expect(vars.has("DDQ_REDIS_URL")).toBe(false);
+    expect(vars.has("DDQ_REDIS_SENTINELS")).toBe(false);
+    expect(vars.get("DDQ_REDIS_PASSWORD")?.valueFrom?.secretKeyRef).toEqual({
+      name: "redis-cluster-auth",
+      key: "password",
+    });
+    expect(envValue(scheduler, "DDQ_REDIS_TLS_CA_FILE")).toBe("/etc/ddq/redis-tls/ca.crt");
+    const volumes =
+      podSpec(named<V1Deployment>(objects, "Deployment", "ddq-scheduler")).volumes ?? [];
+    expect(volumes.find((v) => v.name === "redis-tls")?.secret?.secretName).toBe(
+      "redis-cluster-ca",
+    );
+    // The URL and Sentinel modes do not carry the variable.
+    expect(env(ddqContainer(render("minimal"), "scheduler")).has("DDQ_REDIS_CLUSTER_NODES")).toBe(
+      false,
+    );
+    expect(
+      env(ddqContainer(render("ha-sentinel"), "scheduler")).has("DDQ_REDIS_CLUSTER_NODES"),
+    ).toBe(false);
+  });
+
+  it("refuses cluster nodes together with a URL or Sentinels, and a node that is not host:port", async () => {
+    const minimal = ["template", "ddq", chartDir, "--values", valuesFile("minimal")];
+    const withUrl = await runCommand(helm, [
+      ...minimal,
+      "--set",
+      "redis.external.cluster.nodes={redis-cluster-0:6379}",
+    ]);
+    expect(withUrl.code).not.toBe(0);
+    expect(withUrl.stderr).toContain(
+      "redis.external.cluster.nodes excludes redis.external.url and redis.external.sentinel.hosts",
+    );
+    const withSentinels = await runCommand(helm, [
+      "template",
+      "ddq",
+      chartDir,
+      "--values",
+      valuesFile("ha-sentinel"),
+      "--set",
+      "redis.external.cluster.nodes={redis-cluster-0:6379}",
+    ]);
+    expect(withSentinels.code).not.toBe(0);
+    expect(withSentinels.stderr).toContain("redis.external.cluster.nodes excludes");
+    const badNode = await runCommand(helm, [
+      ...minimal,
+      "--set",
+      "redis.external.url=",
+      "--set",
+      "redis.external.cluster.nodes={redis-cluster-0}",
+    ]);
+    expect(badNode.code).not.toBe(0);
+    expect(badNode.stderr).toContain("/redis/external/cluster/nodes/0");
+  });
+
   it("runs the bundled single-node Redis marked not for production, reachable only by the scheduler", () => {
     const objects = render("everything-enabled");
     const redis = named<V1StatefulSet>(objects, "StatefulSet", "ddq-redis");

@@ -15,7 +15,7 @@ export async function startTestScheduler(
   options: Partial<SchedulerOptions> = {},
 ): Promise<Scheduler> {
   return Scheduler.start({
-    redisUrl: db.url,
+    ...(options.redisCluster === undefined ? { redisUrl: db.url } : {}),
     prefix: options.prefix ?? `t${randomBytes(4).toString("hex")}`,
     shardCount: 4,
     leaseTiming: FAST_LEASE_TIMING,

@@ -73,8 +73,12 @@ app.kubernetes.io/component: {{ .component }}
 {{/* Checks on value combinations the schema cannot express. */}}
 {{- define "ddq.validate" -}}
 {{- if eq .Values.redis.mode "external" -}}
-{{- if and (not .Values.redis.external.url) (not .Values.redis.external.sentinel.hosts) -}}
-{{- fail "redis.mode=external needs redis.external.url or redis.external.sentinel.hosts (or set redis.mode=bundled, not for production)" -}}
+{{- $external := .Values.redis.external -}}
+{{- if and (not $external.url) (not $external.sentinel.hosts) (not $external.cluster.nodes) -}}
+{{- fail "redis.mode=external needs redis.external.url, redis.external.sentinel.hosts or redis.external.cluster.nodes (or set redis.mode=bundled, not for production)" -}}
+{{- end -}}
+{{- if and $external.cluster.nodes (or $external.url $external.sentinel.hosts) -}}
+{{- fail "redis.external.cluster.nodes excludes redis.external.url and redis.external.sentinel.hosts: set one" -}}
 {{- end -}}
 {{- if and .Values.redis.external.sentinel.hosts (not .Values.redis.external.sentinel.masterName) -}}
 {{- fail "redis.external.sentinel.hosts needs redis.external.sentinel.masterName" -}}
