@@ -12,7 +12,14 @@ import { TaskSpec, TaskState } from "../../proto/gen/ddq/v1/task.js";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { freeLoopbackPort } from "../env/ports.js";
 import { testScratchDir, useFreshRedisDatabase } from "../env/testContext.js";
-import { killAllCli, runCli, startCli, waitReady, type CliProcess } from "./support.js";
+import {
+  killAllCli,
+  runCli,
+  startCli,
+  waitReady,
+  type CliProcess,
+  LOOPBACK_LISTENERS,
+} from "./support.js";
 
 const TOKEN = "cli-test-token-0123456789";
 const UNKNOWN_TASK = "01ARZ3NDEKTSV4RRFFQ69G5FAV-1";
@@ -33,12 +40,7 @@ beforeAll(async () => {
     "scheduler",
     "--auth-tokens-file",
     tokens,
-    "--grpc-listen",
-    "127.0.0.1:0",
-    "--health-listen",
-    "127.0.0.1:0",
-    "--metrics-listen",
-    "127.0.0.1:0",
+    ...LOOPBACK_LISTENERS,
     "--redis-url",
     db.url,
     "--prefix",

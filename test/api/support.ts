@@ -101,6 +101,21 @@ export async function startHttpTarget(
   };
 }
 
+/** Flags that put a component's health and metrics listeners on free loopback ports. */
+export const LOOPBACK_OBSERVABILITY = [
+  "--health-listen",
+  "127.0.0.1:0",
+  "--metrics-listen",
+  "127.0.0.1:0",
+] as const;
+
+/** The same plus the scheduler's gRPC listener (its port is in the `{"ready":true}` line). */
+export const LOOPBACK_LISTENERS = [
+  "--grpc-listen",
+  "127.0.0.1:0",
+  ...LOOPBACK_OBSERVABILITY,
+] as const;
+
 const cli = fileURLToPath(new URL("../../cli/ddq.ts", import.meta.url));
 const compiledCli = fileURLToPath(new URL("../../dist/cli/ddq.js", import.meta.url));
 const running = new Set<ChildProcess>();

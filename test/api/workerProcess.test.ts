@@ -15,6 +15,7 @@ import {
   startTestApi,
   waitReady,
   type TestApi,
+  LOOPBACK_OBSERVABILITY,
 } from "./support.js";
 
 let db: RedisDatabase;
@@ -42,10 +43,7 @@ function workerArgs(topic: string, url: string, extra: string[] = []): string[] 
     "http",
     "--http-url",
     url,
-    "--health-listen",
-    "127.0.0.1:0",
-    "--metrics-listen",
-    "127.0.0.1:0",
+    ...LOOPBACK_OBSERVABILITY,
     ...extra,
   ];
 }

@@ -4,7 +4,14 @@ import { EventType, type Event } from "../../proto/gen/ddq/v1/task_service.js";
 import { ShardKeys } from "../../scheduler/engine/keys.js";
 import type { Scheduler } from "../../scheduler/scheduler.js";
 import { DdqClient } from "../../client/ddqClient.js";
-import { runCli, startCli, startTestApi, waitReady, type TestApi } from "../api/support.js";
+import {
+  runCli,
+  startCli,
+  startTestApi,
+  waitReady,
+  type TestApi,
+  LOOPBACK_LISTENERS,
+} from "../api/support.js";
 import { RedisCluster } from "../env/redisCluster.js";
 import { testScratchDir } from "../env/testContext.js";
 import { waitFor } from "../env/waitFor.js";
@@ -232,12 +239,7 @@ describe("a scheduler on a real Redis Cluster", () => {
       [
         "scheduler",
         "--auth-disabled",
-        "--grpc-listen",
-        "127.0.0.1:0",
-        "--health-listen",
-        "127.0.0.1:0",
-        "--metrics-listen",
-        "127.0.0.1:0",
+        ...LOOPBACK_LISTENERS,
         "--prefix",
         "clustercli",
         "--shards",

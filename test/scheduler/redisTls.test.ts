@@ -13,7 +13,7 @@ import { freeLoopbackPort } from "../env/ports.js";
 import { redisServerBinary } from "../env/redisServer.js";
 import { testScratchDir } from "../env/testContext.js";
 import { waitFor } from "../env/waitFor.js";
-import { killAllCli, startCli, waitReady } from "../api/support.js";
+import { killAllCli, startCli, waitReady, LOOPBACK_LISTENERS } from "../api/support.js";
 
 let dir: string;
 let pki: ControlPlanePki;
@@ -62,12 +62,7 @@ function schedulerArgs(): string[] {
     "--auth-disabled",
     "--redis-url",
     `rediss://127.0.0.1:${port}/0`,
-    "--grpc-listen",
-    "127.0.0.1:0",
-    "--health-listen",
-    "127.0.0.1:0",
-    "--metrics-listen",
-    "127.0.0.1:0",
+    ...LOOPBACK_LISTENERS,
     "--shards",
     "2",
   ];
