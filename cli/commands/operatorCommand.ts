@@ -53,6 +53,10 @@ export async function runOperator(settings: Settings): Promise<number> {
   health.setServing(true);
   const metrics = await startMetricsServer(metricsListen, () => {
     const stats = operator.stats();
+    const kinds = [
+      ["DelayedTask", stats.delayedTask],
+      ["CronTask", stats.cronTask],
+    ] as const;
     const families: MetricFamily[] = [
       {
         name: "ddq_operator_leader",
@@ -64,23 +68,19 @@ export async function runOperator(settings: Settings): Promise<number> {
         name: "ddq_operator_reconciles_total",
         help: "Reconciles by kind and result.",
         type: "counter",
-        samples: [
-          { labels: { kind: "DelayedTask", result: "ok" }, value: stats.delayedTask.ok },
-          { labels: { kind: "DelayedTask", result: "error" }, value: stats.delayedTask.errors },
-          { labels: { kind: "CronTask", result: "ok" }, value: stats.cronTask.ok },
-          { labels: { kind: "CronTask", result: "error" }, value: stats.cronTask.errors },
-        ],
+        samples: kinds.flatMap(([kind, k]) => [
+          { labels: { kind, result: "ok" }, value: k.ok },
+          { labels: { kind, result: "error" }, value: k.errors },
+        ]),
       },
       {
         name: "ddq_operator_queue_depth",
         help: "Keys waiting in the work queue (queued now, or delayed).",
         type: "gauge",
-        samples: [
-          { labels: { kind: "DelayedTask", state: "queued" }, value: stats.delayedTask.queue },
-          { labels: { kind: "DelayedTask", state: "delayed" }, value: stats.delayedTask.delayed },
-          { labels: { kind: "CronTask", state: "queued" }, value: stats.cronTask.queue },
-          { labels: { kind: "CronTask", state: "delayed" }, value: stats.cronTask.delayed },
-        ],
+        samples: kinds.flatMap(([kind, k]) => [
+          { labels: { kind, state: "queued" }, value: k.queue },
+          { labels: { kind, state: "delayed" }, value: k.delayed },
+        ]),
       },
       {
         name: "ddq_operator_scheduler_events_total",
