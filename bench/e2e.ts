@@ -12,13 +12,13 @@
  *   due-drain  tasks enqueued ahead, all due at the same instant: from that instant to the last
  *              completion (exercises firing)
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Queue, Worker as BullWorker } from "bullmq";
 import { DdqClient } from "../client/ddqClient.js";
 import { TaskSpec } from "../proto/gen/ddq/v1/task.js";
 import { Worker } from "../worker/worker.js";
+import { LOOPBACK_LISTENERS, startCli, waitReady, type CliProcess } from "../test/api/support.js";
 import { withFreshRedis } from "./benchRedis.js";
 import { runBenchmark } from "./cli.js";
 import { ddqRevision, describeMachine } from "./machine.js";
@@ -103,27 +103,16 @@ async function untilCompleted(
 
 // --- ddq: a scheduler process, the producer client and the Worker runtime in this process ------
 
-const cli = fileURLToPath(new URL("../cli/ddq.ts", import.meta.url));
-
-async function startScheduler(redisUrl: string): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(
-    process.execPath,
+async function startScheduler(redisUrl: string): Promise<{ proc: CliProcess; address: string }> {
+  const proc = startCli(
     [
-      "--import",
-      "tsx",
-      cli,
       "scheduler",
       "--auth-disabled",
       "--redis-url",
       redisUrl,
       "--shards",
       String(SHARDS),
-      "--grpc-listen",
-      "127.0.0.1:0",
-      "--health-listen",
-      "127.0.0.1:0",
-      "--metrics-listen",
-      "127.0.0.1:0",
+      ...LOOPBACK_LISTENERS,
       "--rate-limit-rps",
       "10000000",
       "--rate-limit-burst",
@@ -131,28 +120,14 @@ async function startScheduler(redisUrl: string): Promise<{ child: ChildProcess; 
       "--log-level",
       "warn",
     ],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    {},
   );
-  const port = await withTimeout(
-    new Promise<number>((resolve, reject) => {
-      let out = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-        const line = out.split("\n").find((l) => l.startsWith('{"ready":true'));
-        if (line !== undefined) resolve((JSON.parse(line) as { grpcPort: number }).grpcPort);
-      });
-      child.once("exit", (code) => {
-        reject(new Error(`ddq scheduler exited with ${String(code)}`));
-      });
-    }),
-    60_000,
-    "the ddq scheduler to start",
-  );
-  return { child, address: `127.0.0.1:${port}` };
+  const ready = await waitReady(proc, 60_000);
+  return { proc, address: `127.0.0.1:${String(ready.grpcPort)}` };
 }
 
 async function ddqEngine(redisUrl: string, s: Settings): Promise<Engine> {
-  const { child, address } = await startScheduler(redisUrl);
+  const { proc, address } = await startScheduler(redisUrl);
   const client = new DdqClient({ address, timeoutMs: 120_000 });
   let worker: Worker | undefined;
   return {
@@ -183,9 +158,8 @@ async function ddqEngine(redisUrl: string, s: Settings): Promise<Engine> {
     close: async () => {
       await worker?.stop(5_000);
       client.close();
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await withTimeout(exited, 30_000, "the ddq scheduler to stop");
+      proc.child.kill("SIGTERM");
+      await withTimeout(proc.exited, 30_000, "the ddq scheduler to stop");
     },
   };
 }
