@@ -80,6 +80,15 @@ function isFinishedTask(task: Task): boolean {
   return task.state === TaskState.TASK_STATE_SUCCEEDED || task.state === TaskState.TASK_STATE_DEAD;
 }
 
+/**
+ * Fired: finished, or delivered at least once (leased now, or waiting for a retry). A DelayedTask
+ * runs once, so an edit after this point does not enqueue the new generation: the running
+ * attempt cannot be taken back.
+ */
+function hasFired(task: Task): boolean {
+  return isFinishedTask(task) || task.state === TaskState.TASK_STATE_LEASED || task.attempt > 0;
+}
+
 export class DelayedTaskReconciler {
   constructor(
     private readonly context: ReconcileContext,
@@ -120,11 +129,21 @@ export class DelayedTaskReconciler {
     let status: DelayedTaskStatus;
     if (task !== undefined && taskGeneration === generation) {
       status = this.statusOf(resource, task, old);
-    } else if (old.taskId !== undefined && task === undefined && oldFinished) {
-      // Finished and past the scheduler's retention: nothing left to do but keep the record.
+    } else if (
+      old.taskId !== undefined &&
+      task === undefined &&
+      (oldFinished || taskGeneration === generation)
+    ) {
+      // The recorded task is gone from the scheduler (past its retention): keep the record.
+      // Enqueueing again, even for this generation, could run it twice once the idempotency
+      // key's own retention has ended.
       status = { ...old, observedGeneration: generation };
-    } else if (task !== undefined && isFinishedTask(task)) {
-      // Edited after it finished: a DelayedTask runs once; the edit does not run it again.
+    } else if (
+      task !== undefined &&
+      task.state !== TaskState.TASK_STATE_CANCELLED &&
+      hasFired(task)
+    ) {
+      // Edited after it fired: a DelayedTask runs once; the edit does not run it again.
       status = { ...this.statusOf(resource, task, old), observedGeneration: generation };
     } else {
       const converted = await delayedTaskToTaskSpec(resource, {

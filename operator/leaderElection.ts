@@ -82,15 +82,22 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     const now = performance.now();
     let held = false;
+    // Another holder (an answer) ends leadership at once; an error only after renewDeadline.
+    let heldByOther = false;
     try {
       const result = await this.lease.tryAcquireOrRenew(0);
       held = result.held;
+      heldByOther = !held;
       if (!held && !this.leading)
         this.options.log?.("waiting for leadership", { holder: result.holder ?? "" });
     } catch (error) {
       this.options.log?.("lease renewal failed", { error: (error as Error).message });
     }
-    if (this.stopped) return;
+    if (this.stopped) {
+      // A renew in flight during stop() may just have taken the Lease: hand it back.
+      if (held && !this.leading) await this.lease.release(0).catch(() => undefined);
+      return;
+    }
     if (held) {
       this.lastRenewMs = now;
       if (!this.leading) {
@@ -100,7 +107,8 @@ export class LeaderElector {
       }
     } else if (
       this.leading &&
-      performance.now() - this.lastRenewMs > (this.options.renewDeadlineMs ?? 10_000)
+      (heldByOther ||
+        performance.now() - this.lastRenewMs > (this.options.renewDeadlineMs ?? 10_000))
     ) {
       this.leading = false;
       this.options.log?.("lost leadership", { lease: this.leaseName });
