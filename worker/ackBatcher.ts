@@ -8,6 +8,7 @@ import type { DdqClient } from "../client/ddqClient.js";
 
 const MAX_BATCH = 500;
 const LINGER_MS = 2;
+const ACK_ATTEMPTS = 4;
 
 interface Pending {
   item: AckItem;
@@ -39,13 +40,13 @@ export class AckBatcher {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    const sent = this.client
-      .ack(batch.map((p) => p.item))
+    const sent = this.ackWithRetry(batch.map((p) => p.item))
       .then(
         (response) => {
           batch.forEach((pending, i) => {
             const result = response.results[i];
-            if (result === undefined || result.code === (GrpcCode.OK as number)) pending.resolve();
+            if (result === undefined) pending.reject(new Error("the Ack answer has no result"));
+            else if (result.code === (GrpcCode.OK as number)) pending.resolve();
             else pending.reject(new Error(`ack refused (code ${result.code}): ${result.message}`));
           });
         },
@@ -56,6 +57,23 @@ export class AckBatcher {
       )
       .finally(() => this.inFlight.delete(sent));
     this.inFlight.add(sent);
+  }
+
+  /**
+   * One Ack call, retried (with backoff, a few times) when the scheduler was unreachable or slow:
+   * acks are idempotent by lease token, and a task whose ack is given up is redelivered.
+   */
+  private async ackWithRetry(items: AckItem[]): Promise<Awaited<ReturnType<DdqClient["ack"]>>> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.client.ack(items);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        const retryable = code === GrpcCode.UNAVAILABLE || code === GrpcCode.DEADLINE_EXCEEDED;
+        if (!retryable || attempt >= ACK_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
   }
 
   /** Sends what is queued and waits for every ack in flight. */

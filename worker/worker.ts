@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { status as GrpcCode, type ServiceError } from "@grpc/grpc-js";
 import type { LeasedTask } from "../proto/gen/ddq/v1/task.js";
 import { DdqClient, type ClientOptions } from "../client/ddqClient.js";
+import { toDuration } from "../scheduler/api/protoTime.js";
 import { AckBatcher } from "./ackBatcher.js";
 
 /** Thrown by a handler: the task fails without retry (dead-lettered). */
@@ -98,6 +99,9 @@ export class Worker {
   private async leaseLoop(): Promise<void> {
     let backoffMs = 100;
     const signal = this.stopController.signal;
+    // Kept until a lease call answers: a retry after a lost answer is a resend, and the scheduler
+    // hands back the tasks it already leased for it instead of leaving them leased to nobody.
+    let requestId = randomBytes(12).toString("hex");
     while (!signal.aborted) {
       const free = this.concurrency - this.running.size;
       if (free <= 0) {
@@ -110,20 +114,16 @@ export class Worker {
           {
             topics: this.options.topics,
             max: free,
-            wait: { seconds: Math.floor(waitMs / 1000), nanos: (waitMs % 1000) * 1e6 },
-            requestId: randomBytes(12).toString("hex"),
+            wait: toDuration(waitMs),
+            requestId,
             ...(this.options.leaseTimeoutMs === undefined
               ? {}
-              : {
-                  leaseTimeout: {
-                    seconds: Math.floor(this.options.leaseTimeoutMs / 1000),
-                    nanos: (this.options.leaseTimeoutMs % 1000) * 1e6,
-                  },
-                }),
+              : { leaseTimeout: toDuration(this.options.leaseTimeoutMs) }),
           },
           signal,
         );
         backoffMs = 100;
+        requestId = randomBytes(12).toString("hex");
         for (const task of response.tasks) this.run(task);
       } catch (error) {
         if (this.stopping) break;
