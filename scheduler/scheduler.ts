@@ -637,8 +637,11 @@ export class Scheduler {
       const leased: LeasedTask[] = [];
       for (const topic of request.topics) {
         if (leased.length >= request.max) break;
+        // A caller's request id may be a resend: every shard is asked, so that each replays what
+        // it leased for the first call (its memo) even if its queue is known to be empty now.
         const candidates = this.ledShards().filter(
-          (shard) => !this.emptyReadyQueues.has(`${shard}|${topic}`),
+          (shard) =>
+            request.requestId !== undefined || !this.emptyReadyQueues.has(`${shard}|${topic}`),
         );
         if (candidates.length === 0) continue;
         // First every candidate shard at once, the count still wanted split between them (a
@@ -649,7 +652,7 @@ export class Scheduler {
         const shares = candidates.map(
           (_, i) => Math.floor(want / candidates.length) + (i < want % candidates.length ? 1 : 0),
         );
-        const first = await Promise.all(
+        const settled = await Promise.allSettled(
           candidates.map((shard, i) => {
             const share = shares[i] ?? 0;
             return share === 0
@@ -663,7 +666,16 @@ export class Scheduler {
                 );
           }),
         );
+        // A shard that failed must not make the others' leases vanish (they would stay leased
+        // to nobody until they expire): its error surfaces only if nothing was leased.
+        const first = settled.map((r) => (r.status === "fulfilled" ? r.value : []));
         for (const got of first) leased.push(...got);
+        const failure = settled.find((r) => r.status === "rejected");
+        if (failure !== undefined) {
+          if (leased.length === 0) throw failure.reason;
+          this.log(`lease: a shard failed, returning the others' tasks: ${String(failure.reason)}`);
+          continue;
+        }
         for (const [i, shard] of candidates.entries()) {
           if (leased.length >= request.max) break;
           if ((first[i]?.length ?? 0) < (shares[i] ?? 0)) continue; // it ran dry

@@ -196,8 +196,9 @@ export class CronScheduler {
     });
     const keys = this.keys(spec.id);
     const shard = this.shardOf(spec.id);
-    // Compare-and-set against the generation read here: a fire (or another upsert) that lands
-    // between the read and the write makes this one plan again.
+    // Compare-and-set against the generation and next slot read here: a fire (it moves the next
+    // slot) or another upsert (the generation) landing between the read and the write makes this
+    // one plan again.
     for (let attempt = 0; ; attempt += 1) {
       const [storedGeneration = null, storedNext = null, storedLast = null] =
         await this.host.redis.hmget(keys.cron(spec.id), "gen", "next", "last");
@@ -226,6 +227,7 @@ export class CronScheduler {
         engine.cronUpsert({
           scheduleId: spec.id,
           expectedGeneration: storedGeneration ?? "",
+          expectedNext: storedNext ?? "",
           specJson: toStored(spec),
           nextSlotMs: next,
           fireAtMs: fireAt,

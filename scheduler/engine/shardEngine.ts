@@ -44,6 +44,8 @@ export interface CronUpsertRequest {
   scheduleId: string;
   /** Compare-and-set: the generation read before planning ("" or undefined: none existed). */
   expectedGeneration?: string;
+  /** Compare-and-set: the next slot read before planning (a fire moves it, not the generation). */
+  expectedNext?: string;
   specJson: string;
   nextSlotMs: number | undefined;
   fireAtMs: number | undefined;
@@ -570,6 +572,7 @@ export class ShardEngine {
           request.expectedGeneration ?? "",
           request.task === undefined ? "" : cronTaskTemplate(request.task),
           request.task?.priority ?? 0,
+          request.expectedNext ?? "",
         ],
       ),
     ).map(replyString);

@@ -101,6 +101,7 @@ describe("remembered fire state", () => {
         const result = await engine.cronUpsert({
           scheduleId: "hint",
           expectedGeneration: gen ?? "",
+          expectedNext: next ?? "",
           specJson: JSON.stringify({
             id: "hint",
             timing: { schedules: ["* * * * * *"] },

@@ -145,7 +145,8 @@ local function run()
       local runs = tonumber(state[4] or '0') + created
       if maxRuns > 0 and runs >= maxRuns then newNext, newFireAt = '', '' end
       local fields = { 'runs', int(runs) }
-      if lastSlot then fields[#fields + 1], fields[#fields + 2] = 'last', lastSlot end
+      -- A manual run is not a slot: `last` (the last scheduled slot) stays what the schedule fired.
+      if lastSlot and not manual then fields[#fields + 1], fields[#fields + 2] = 'last', lastSlot end
       if missedTotal > 0 then
         fields[#fields + 1], fields[#fields + 2] = 'missed', int(tonumber(state[5] or '0') + missedTotal)
       end

@@ -14,9 +14,15 @@
 local err = checkEpoch(KEYS[1], ARGV[1])
 if err then return err end
 if redis.call('EXISTS', KEYS[2]) == 0 then return redis.error_reply('NOT_FOUND') end
+local oldGen = redis.call('HGET', KEYS[2], 'gen')
 local gen = redis.call('INCR', KEYS[4])
-redis.call('HSET', KEYS[2], 'gen', gen)
-redis.call('HSET', KEYS[2], 'susp', ARGV[3])
+-- The stored occurrence template (cronUpsert) belongs to the spec, which suspending does not
+-- change: it follows the generation, so fires keep naming it instead of resending the task.
+if redis.call('HGET', KEYS[2], 'taskGen') == oldGen then
+  redis.call('HSET', KEYS[2], 'gen', gen, 'susp', ARGV[3], 'taskGen', gen)
+else
+  redis.call('HSET', KEYS[2], 'gen', gen, 'susp', ARGV[3])
+end
 local fireAt = redis.call('HGET', KEYS[2], 'fireAt')
 if ARGV[3] == '1' or fireAt == nil or fireAt == false or fireAt == '' then
   redis.call('ZREM', KEYS[3], ARGV[2])

@@ -4,8 +4,9 @@
   a suspended schedule or one without a next slot is not in the due index. Every upsert gives
   the schedule a new generation from the shard's counter (so generations never repeat, even
   after a delete and re-create), and a fire planned against the old spec fails its
-  compare-and-set. Compare-and-set itself: the caller read the schedule at ARGV[11] (""
-  = it did not exist); if it changed since, nothing is written and the answer is {"stale"}.
+  compare-and-set. Compare-and-set itself: the caller read the schedule's generation (ARGV[11],
+  "" = it did not exist) and next slot (ARGV[14]); if either changed since (an edit, or a fire:
+  fires move only the next slot), nothing is written and the answer is {"stale"}.
 
   KEYS[1] epoch  KEYS[2] cron:<sid>  KEYS[3] cron-due  KEYS[4] cron-ids  KEYS[5] cron-gen
 
@@ -15,6 +16,7 @@
   ARGV[11] generation read by the caller ("" = none)
   ARGV[12] task template ("" = none: cronFire must then be sent the task), ARGV[13] its priority
   (stored with the generation they belong to: cronFire uses them only for that generation)
+  ARGV[14] next slot read by the caller ("" = none)
 
   Returns {generation, created (1 | 0)} or {"stale"}. Errors: STALE_EPOCH.
 ]]
@@ -24,8 +26,9 @@ local err = checkEpoch(KEYS[1], ARGV[1])
 if err then return err end
 
 local sid = ARGV[2]
-local current = redis.call('HGET', KEYS[2], 'gen') or ''
-if current ~= ARGV[11] then return {'stale'} end
+local read = redis.call('HMGET', KEYS[2], 'gen', 'next')
+local current = read[1] or ''
+if current ~= ARGV[11] or (read[2] or '') ~= ARGV[14] then return {'stale'} end
 local created = current == '' and 1 or 0
 local gen = redis.call('INCR', KEYS[5])
 redis.call('HSET', KEYS[2], 'gen', gen, 'spec', ARGV[3], 'next', ARGV[4], 'fireAt', ARGV[5], 'susp', ARGV[6],
