@@ -264,7 +264,6 @@ export function cronServiceHandlers(
       "PauseSchedule",
       (request, context) =>
         router.singleShard(CronServiceService.pauseSchedule, request, context, async () => {
-          await cron.get(request.id);
           await cron.setSuspended(request.id, true);
           return {};
         }),
@@ -273,7 +272,6 @@ export function cronServiceHandlers(
       "ResumeSchedule",
       (request, context) =>
         router.singleShard(CronServiceService.resumeSchedule, request, context, async () => {
-          await cron.get(request.id);
           await cron.setSuspended(request.id, false);
           return {};
         }),

@@ -109,20 +109,6 @@ export function retryableStatus(
 }
 
 /**
- * An engine script's bare `NOT_FOUND` error reply. Redis 7 answers `error_reply('NOT_FOUND')` (a
- * code with no text after it) as "ERR NOT_FOUND", which the engine's mapScriptError does not
- * recognise, so it arrives here as a raw Redis error (Extend or Fail of an unknown task, or with
- * another topic; RequeueDead of a task that never ran).
- */
-export function isScriptNotFound(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    !(error instanceof DdqError) &&
-    /^(ERR )?NOT_FOUND$/.test(error.message)
-  );
-}
-
-/**
  * The status an error becomes. DdqErrors map one-to-one; anything else is INTERNAL with a generic
  * message (the cause is logged by the caller, never leaked to clients).
  */
@@ -149,7 +135,6 @@ export function toServiceError(error: unknown): ServiceError {
     return metadataError;
   }
   if (isServiceError(error)) return error;
-  if (isScriptNotFound(error)) return withDetails(GrpcCode.NOT_FOUND, "task not found", []);
   return withDetails(GrpcCode.INTERNAL, "internal error (logged by the scheduler)", []);
 }
 

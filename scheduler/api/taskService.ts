@@ -35,7 +35,6 @@ import type { LifecycleEvent, ListRequest, Scheduler } from "../scheduler.js";
 import { prepareTask } from "../engine/validation.js";
 import type { CallContext, CallGuard } from "./callGuard.js";
 import { PeerRouter } from "./peerRouter.js";
-import { isScriptNotFound } from "./grpcStatus.js";
 import { timestampMs } from "./protoTime.js";
 import {
   stateFromPb,
@@ -340,7 +339,7 @@ export function taskServiceHandlers(
       (request, context) =>
         router.singleShard(TaskServiceService.requeueDead, request, context, async () => {
           const result = await scheduler.requeueDead(request.id).catch(async (error: unknown) => {
-            if (!isScriptNotFound(error) && !isDdqError(error, "NOT_FOUND")) throw error;
+            if (!isDdqError(error, "NOT_FOUND")) throw error;
             // A task that exists (get finds it) but has no run to requeue was never dead.
             const task = await scheduler.get(request.id);
             throw new DdqError(

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { DdqError } from "./errors.js";
+import { DdqError, isDdqError } from "./errors.js";
 import type { ShardKeys } from "./keys.js";
 import type { EnqueueResult, LeasedTask, OwnerReference, TaskState } from "./model.js";
 import {
@@ -681,13 +681,20 @@ export class ShardEngine {
     return replyNumber(existed) === 1;
   }
 
+  /** NOT_FOUND for an unknown schedule. */
   async cronSuspend(scheduleId: string, suspend: boolean): Promise<void> {
     const k = this.keys;
-    await this.run(
-      "cronSuspend",
-      [k.epoch, k.cron(scheduleId), k.cronDue, k.cronGeneration],
-      [this.epoch, scheduleId, suspend ? 1 : 0, k.wakeChannel],
-    );
+    try {
+      await this.run(
+        "cronSuspend",
+        [k.epoch, k.cron(scheduleId), k.cronDue, k.cronGeneration],
+        [this.epoch, scheduleId, suspend ? 1 : 0, k.wakeChannel],
+      );
+    } catch (error) {
+      if (isDdqError(error, "NOT_FOUND"))
+        throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
+      throw error;
+    }
   }
 }
 
