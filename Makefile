@@ -34,7 +34,7 @@ test: setup lint ## Everything CI checks: set-up, lint, then all tests against r
 build: setup ## Compile TypeScript to dist/ (the `ddq` CLI).
 	npm run --silent build
 
-crd-docs: ## Regenerate docs/CRD_REFERENCE.md from the CRD schemas in crds/ (a test checks it is current).
+crd-docs: setup ## Regenerate docs/CRD_REFERENCE.md from the CRD schemas in crds/ (a test checks it is current).
 	npx tsx tools/crd-docs.ts
 
 demo: setup ## Local demo: Redis + control plane + ddq with real custom resources firing (DEMO_ARGS="--cycles 3" to stop on its own).

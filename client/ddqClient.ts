@@ -49,6 +49,7 @@ import {
   type LeaseRequest,
   type LeaseResponse,
 } from "../proto/gen/ddq/v1/worker_service.js";
+import { toDuration } from "../scheduler/api/protoTime.js";
 
 export interface ClientTls {
   /** CA that signed the server certificate (default: the system roots). */
@@ -324,7 +325,7 @@ export class DdqClient {
     leaseToken: string,
     extendByMs: number,
   ): Promise<ExtendResponse> {
-    const extendBy = { seconds: Math.floor(extendByMs / 1000), nanos: (extendByMs % 1000) * 1e6 };
+    const extendBy = toDuration(extendByMs);
     return this.invoke((m, o, c) =>
       this.worker.extend({ id, topic, leaseToken, extendBy }, m, o, c),
     );

@@ -4,7 +4,12 @@ import type { DdqClient } from "../client/ddqClient.js";
 import type { EventRecorder } from "./eventRecorder.js";
 import type { SecretReader } from "./spec/template.js";
 
-export type Log = (message: string, fields?: Record<string, unknown>) => void;
+/** A log line; `warn` for failures the operator retries or works around. */
+export type Log = (
+  message: string,
+  fields?: Record<string, unknown>,
+  level?: "info" | "warn",
+) => void;
 
 export interface ReconcileResult {
   /** Reconcile this key again after this long (level-triggered safety net, timers). */

@@ -190,7 +190,11 @@ export class CronTaskReconciler {
     try {
       await this.writer.writeStatus(resource, status);
     } catch (writeError) {
-      this.context.log("cannot write the Pending status", { error: (writeError as Error).message });
+      this.context.log(
+        "cannot write the Pending status",
+        { error: (writeError as Error).message },
+        "warn",
+      );
     }
   }
 

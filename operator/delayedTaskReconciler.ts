@@ -227,7 +227,11 @@ export class DelayedTaskReconciler {
     try {
       await this.writer.writeStatus(resource, status);
     } catch (writeError) {
-      this.context.log("cannot write the Pending status", { error: (writeError as Error).message });
+      this.context.log(
+        "cannot write the Pending status",
+        { error: (writeError as Error).message },
+        "warn",
+      );
     }
   }
 
@@ -304,7 +308,7 @@ export class DelayedTaskReconciler {
     try {
       const response = await this.context.client.cancel(taskId);
       if (response.outcome === CancelTaskResponse_Outcome.OUTCOME_UNSPECIFIED)
-        this.context.log("cancel answered without an outcome", { taskId });
+        this.context.log("cancel answered without an outcome", { taskId }, "warn");
     } catch (error) {
       // Not found (past retention) or already finished (FAILED_PRECONDITION): nothing to cancel.
       if (isNotFound(error) || grpcCode(error) === GrpcCode.FAILED_PRECONDITION) return;

@@ -3,6 +3,7 @@
  * A failed create is logged, never retried into the reconcile; a global token bucket (like
  * client-go's spam filter) drops Events beyond the rate rather than slow reconciliation down.
  */
+import type { Log } from "./context.js";
 import { randomBytes } from "node:crypto";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { ResourceMetadata } from "./spec/types.js";
@@ -34,7 +35,7 @@ export class EventRecorder {
   constructor(
     kubeConfig: KubeConfig,
     private readonly identity: string,
-    private readonly log: (message: string, fields?: Record<string, unknown>) => void,
+    private readonly log: Log,
     private readonly ratePerSecond = 100,
     private readonly burst = 1000,
   ) {
@@ -86,11 +87,15 @@ export class EventRecorder {
         },
         (error: unknown) => {
           this.stats.failed += 1;
-          this.log("event not recorded", {
-            object: `${namespace}/${name}`,
-            reason,
-            error: (error as Error).message,
-          });
+          this.log(
+            "event not recorded",
+            {
+              object: `${namespace}/${name}`,
+              reason,
+              error: (error as Error).message,
+            },
+            "warn",
+          );
         },
       )
       .finally(() => this.inFlight.delete(created));

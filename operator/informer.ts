@@ -12,6 +12,7 @@
  * The store can be told about objects the controller wrote (`observe`), so that a reconcile
  * right after a write does not read a stale copy.
  */
+import type { Log } from "./context.js";
 import { CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
 import type { ResourceMetadata } from "./spec/types.js";
 
@@ -33,7 +34,7 @@ export interface InformerOptions {
   /** Unset: all namespaces. */
   namespace?: string;
   pageSize?: number;
-  log?: (message: string, fields?: Record<string, unknown>) => void;
+  log?: Log;
   /** Backoff after a failure: initial and cap. Default 200 ms .. 30 s. */
   backoffMs?: { initial: number; max: number };
 }
@@ -176,16 +177,20 @@ export class Informer<T extends KubeObject> {
         }
         if (error instanceof GoneError || statusCode(error) === 410) {
           this.stats.gone += 1;
-          this.options.log?.("watch expired (410 Gone): relisting", { path: this.path });
+          this.options.log?.("watch expired (410 Gone): relisting", { path: this.path }, "warn");
           this.resourceVersion = undefined;
           continue;
         }
         this.stats.failures += 1;
-        this.options.log?.("list/watch failed; retrying", {
-          path: this.path,
-          error: (error as Error).message,
-          retryInMs: delay,
-        });
+        this.options.log?.(
+          "list/watch failed; retrying",
+          {
+            path: this.path,
+            error: (error as Error).message,
+            retryInMs: delay,
+          },
+          "warn",
+        );
         await this.sleep(delay * (0.8 + Math.random() * 0.4));
         delay = Math.min(delay * 2, backoff.max);
       }

@@ -5,6 +5,7 @@
  * KubernetesLeaseBackend. The elector renews every retryPeriod; a leader that cannot renew for
  * renewDeadline stops leading (before anyone else may take over at leaseDuration).
  */
+import type { Log } from "./context.js";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubernetesLeaseBackend } from "../scheduler/leadership/kubernetesLeaseBackend.js";
 
@@ -20,7 +21,7 @@ export interface LeaderElectionOptions {
   onStartedLeading: () => void;
   /** Awaited by stop() before the Lease is released. */
   onStoppedLeading: () => void | Promise<void>;
-  log?: (message: string, fields?: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 class NamedLease extends KubernetesLeaseBackend {
@@ -91,7 +92,7 @@ export class LeaderElector {
       if (!held && !this.leading)
         this.options.log?.("waiting for leadership", { holder: result.holder ?? "" });
     } catch (error) {
-      this.options.log?.("lease renewal failed", { error: (error as Error).message });
+      this.options.log?.("lease renewal failed", { error: (error as Error).message }, "warn");
     }
     if (this.stopped) {
       // A renew in flight during stop() may just have taken the Lease: hand it back.
@@ -111,7 +112,7 @@ export class LeaderElector {
         performance.now() - this.lastRenewMs > (this.options.renewDeadlineMs ?? 10_000))
     ) {
       this.leading = false;
-      this.options.log?.("lost leadership", { lease: this.leaseName });
+      this.options.log?.("lost leadership", { lease: this.leaseName }, "warn");
       void this.options.onStoppedLeading();
     }
   }
@@ -128,7 +129,7 @@ export class LeaderElector {
       try {
         await this.lease.release(0);
       } catch (error) {
-        this.options.log?.("lease release failed", { error: (error as Error).message });
+        this.options.log?.("lease release failed", { error: (error as Error).message }, "warn");
       }
     }
   }

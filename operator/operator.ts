@@ -130,13 +130,17 @@ class Controller<T extends KubeObject> {
       } catch (error) {
         this.stats.errors += 1;
         const delay = this.queue.addRateLimited(key);
-        this.log("reconcile failed; retrying", {
-          kind: this.kind,
-          key,
-          error: (error as Error).message,
-          code: statusCode(error),
-          retryInMs: Math.round(delay),
-        });
+        this.log(
+          "reconcile failed; retrying",
+          {
+            kind: this.kind,
+            key,
+            error: (error as Error).message,
+            code: statusCode(error),
+            retryInMs: Math.round(delay),
+          },
+          "warn",
+        );
       } finally {
         this.queue.done(key);
       }
@@ -379,7 +383,7 @@ export class Operator {
     try {
       await term.start();
     } catch (error) {
-      this.log("cannot start reconciling", { error: (error as Error).message });
+      this.log("cannot start reconciling", { error: (error as Error).message }, "warn");
     }
   }
 

@@ -112,5 +112,8 @@ export class PositionStore {
         }
       }
     }
+    throw new Error(
+      `saving watch positions on Lease ${this.namespace}/${this.name}: 3 conflicts in a row`,
+    );
   }
 }

@@ -44,9 +44,13 @@ export class SchedulerEvents {
     try {
       saved = await this.options.store.load();
     } catch (error) {
-      this.options.log("cannot read the saved watch positions; starting from now with a resync", {
-        error: (error as Error).message,
-      });
+      this.options.log(
+        "cannot read the saved watch positions; starting from now with a resync",
+        {
+          error: (error as Error).message,
+        },
+        "warn",
+      );
       this.options.onResync("saved watch positions unreadable");
     }
     for (const id of saved) this.positions.set(shardOf(id), id);
@@ -68,7 +72,11 @@ export class SchedulerEvents {
       this.stats.saves += 1;
     } catch (error) {
       this.stats.saveFailures += 1;
-      this.options.log("cannot save the watch positions", { error: (error as Error).message });
+      this.options.log(
+        "cannot save the watch positions",
+        { error: (error as Error).message },
+        "warn",
+      );
     }
   }
 
@@ -104,17 +112,25 @@ export class SchedulerEvents {
         if (this.aborted()) break;
         if (grpcCode(error) === GrpcCode.OUT_OF_RANGE) {
           this.stats.gaps += 1;
-          this.options.log("scheduler events have a gap (trimmed): full resync", {
-            error: (error as Error).message,
-          });
+          this.options.log(
+            "scheduler events have a gap (trimmed): full resync",
+            {
+              error: (error as Error).message,
+            },
+            "warn",
+          );
           this.positions.clear();
           this.options.onResync("scheduler event stream gap");
           continue;
         }
         if (this.connected) {
-          this.options.log("scheduler events disconnected; reconnecting", {
-            error: (error as Error).message,
-          });
+          this.options.log(
+            "scheduler events disconnected; reconnecting",
+            {
+              error: (error as Error).message,
+            },
+            "warn",
+          );
         }
       }
       this.connected = false;

@@ -5,9 +5,10 @@
  * those that cannot are handed back (their lease is shortened so they are redelivered at once).
  */
 import { randomBytes } from "node:crypto";
-import { status as GrpcCode, type ServiceError } from "@grpc/grpc-js";
+import { status as GrpcCode } from "@grpc/grpc-js";
 import type { LeasedTask } from "../proto/gen/ddq/v1/task.js";
 import { DdqClient, type ClientOptions } from "../client/ddqClient.js";
+import { isServiceError } from "../scheduler/api/grpcStatus.js";
 import { toDuration } from "../scheduler/api/protoTime.js";
 import { AckBatcher } from "./ackBatcher.js";
 
@@ -47,10 +48,6 @@ export interface WorkerStats {
   failed: number;
   returned: number;
   lost: number;
-}
-
-function isServiceError(error: unknown): error is ServiceError {
-  return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number";
 }
 
 interface Running {

@@ -11,6 +11,7 @@ import {
   EventType,
 } from "../../proto/gen/ddq/v1/task_service.js";
 import { DdqClient } from "../../client/ddqClient.js";
+import { toDuration } from "../../scheduler/api/protoTime.js";
 import { clientOptions } from "../clientSettings.js";
 import { parseDurationMs, type Settings } from "../config.js";
 import { UsageError } from "../exitCodes.js";
@@ -45,7 +46,7 @@ function normalizeDurations(value: unknown, key = ""): unknown {
     const ms = /^\d+(\.\d+)?s$/.test(value)
       ? Math.round(Number(value.slice(0, -1)) * 1000)
       : parseDurationMs(value, key);
-    return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+    return toDuration(ms);
   }
   if (Array.isArray(value)) return value.map((v) => normalizeDurations(v));
   if (typeof value === "object" && value !== null) {
@@ -145,7 +146,7 @@ export async function enqueueCommand(io: CommandIo): Promise<number> {
     const ms = parseDurationMs(delay, "--delay");
     spec.due = {
       $case: "delay",
-      value: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
+      value: toDuration(ms),
     };
   }
   if (at !== undefined) {

@@ -8,7 +8,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { Operator } from "../../operator/operator.js";
 import { clientOptions } from "../clientSettings.js";
 import type { Settings } from "../config.js";
-import { createLogger, type LogLevel } from "../logger.js";
+import { createLogger } from "../logger.js";
 import { startHealthServer, startMetricsServer, type MetricFamily } from "../observability.js";
 import { onTerminate } from "./terminate.js";
 
@@ -25,7 +25,7 @@ function defaultNamespace(): string {
 export async function runOperator(settings: Settings): Promise<number> {
   const log = createLogger(
     "operator",
-    (settings.string("log-level", "info") ?? "info") as LogLevel,
+    settings.logLevel(),
     settings.string("log-format", "json") === "text" ? "text" : "json",
   );
   const kubeConfig = new KubeConfig();
@@ -44,8 +44,9 @@ export async function runOperator(settings: Settings): Promise<number> {
     leaseNamespace,
     watchNamespaces,
     httpTopic,
-    log: (message, fields) => {
-      log.info(message, fields);
+    log: (message, fields, level) => {
+      if (level === "warn") log.warn(message, fields);
+      else log.info(message, fields);
     },
   }).start();
 
