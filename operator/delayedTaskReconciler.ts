@@ -14,6 +14,7 @@
  *   nothing is scheduled (a task of an earlier generation is cancelled).
  * - ttlSecondsAfterFinished deletes the resource that long after its completionTime.
  */
+import { statusCode } from "../scheduler/leadership/kubernetesLeaseBackend.js";
 import { status as GrpcCode } from "@grpc/grpc-js";
 import {
   CancelTaskResponse_Outcome,
@@ -29,7 +30,6 @@ import {
   jsonEqual,
   nowSeconds,
   setCondition,
-  statusCode,
   type ResourceWriter,
   schedulerUnavailable,
   validAndScheduled,

@@ -12,6 +12,7 @@
  * The store can be told about objects the controller wrote (`observe`), so that a reconcile
  * right after a write does not read a stale copy.
  */
+import { statusCode } from "../scheduler/leadership/kubernetesLeaseBackend.js";
 import type { Log } from "./context.js";
 import { CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
 import type { ResourceMetadata } from "./spec/types.js";
@@ -56,13 +57,6 @@ class GoneError extends Error {}
 interface ListResponse {
   items?: unknown[];
   metadata?: { resourceVersion?: string; continue?: string };
-}
-
-function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown; statusCode?: unknown } | null)?.code;
-  if (typeof code === "number") return code;
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === "number" ? status : undefined;
 }
 
 export class Informer<T extends KubeObject> {

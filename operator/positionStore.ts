@@ -4,6 +4,7 @@
  * has leases and nothing else that it may write in its own namespace). Saved at most once per
  * interval; an operator restarted resumes after these ids, so no transition of a task is missed.
  */
+import { statusCode } from "../scheduler/leadership/kubernetesLeaseBackend.js";
 import {
   CoordinationV1Api,
   type KubeConfig,
@@ -12,11 +13,6 @@ import {
 } from "@kubernetes/client-node";
 
 export const POSITIONS_ANNOTATION = "ddq.io/watch-positions";
-
-function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
-}
 
 export class PositionStore {
   private readonly api: CoordinationV1Api;

@@ -4,7 +4,8 @@
  * unless its generation moved on), deletion; and the condition helpers (metav1.Condition rules:
  * lastTransitionTime changes only when the status does).
  */
-import { ApiException, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { statusCode } from "../scheduler/leadership/kubernetesLeaseBackend.js";
+import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { Informer, KubeObject } from "./informer.js";
 import {
   CONDITION_SCHEDULED,
@@ -16,12 +17,6 @@ import {
 } from "./spec/types.js";
 
 export const FINALIZER = "ddq.io/finalizer";
-
-export function statusCode(error: unknown): number | undefined {
-  if (error instanceof ApiException) return error.code;
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
-}
 
 export interface StatefulObject<S> extends KubeObject {
   status?: S;
