@@ -268,6 +268,9 @@ export class DelayedTaskReconciler {
         });
         if (response.task !== undefined) ids.add(response.task.id);
       } catch (error) {
+        // A target the scheduler refuses (an invalid topic) never had a task: nothing to cancel,
+        // and the deletion must not hang on it.
+        if (grpcCode(error) === GrpcCode.INVALID_ARGUMENT) continue;
         // The key exists with another payload: the real task, named in the error.
         const existing = /already used by task (\S+) with/.exec((error as Error).message)?.[1];
         if (grpcCode(error) !== GrpcCode.ALREADY_EXISTS || existing === undefined) throw error;
