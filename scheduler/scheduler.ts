@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { randomHex } from "./engine/randomHex.js";
+import { ReadyWaiters } from "./readyWaiters.js";
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
@@ -141,7 +143,7 @@ export class Scheduler {
   readonly cron: CronScheduler;
   private readonly engines = new Map<number, ShardEngine>();
   private readonly loops = new Map<number, FiringLoop>();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly readyWaiters = new ReadyWaiters();
   private readonly ids = new UlidGenerator();
   private readonly settings: ShardEngineSettings;
   private readonly log: (message: string) => void;
@@ -630,72 +632,79 @@ export class Scheduler {
         `must be from 100 to ${this.limits.maxLeaseTimeoutMs}`,
       );
     }
-    const requestId = request.requestId ?? randomBytes(12).toString("hex");
+    const requestId = request.requestId ?? randomHex(24);
     const deadline = Date.now() + (request.waitMs ?? 0);
     for (;;) {
-      const woken = this.readySignal(request.topics);
+      const waiter = this.readyWaiters.register(request.topics);
       const leased: LeasedTask[] = [];
-      for (const topic of request.topics) {
-        if (leased.length >= request.max) break;
-        // A caller's request id may be a resend: every shard is asked, so that each replays what
-        // it leased for the first call (its memo) even if its queue is known to be empty now.
-        const candidates = this.ledShards().filter(
-          (shard) =>
-            request.requestId !== undefined || !this.emptyReadyQueues.has(`${shard}|${topic}`),
-        );
-        if (candidates.length === 0) continue;
-        // First every candidate shard at once, the count still wanted split between them (a
-        // sweep shard by shard made the last shards' tasks wait for the others' round trips);
-        // then, one at a time, the shards that may have more (they filled their share, or had
-        // none) for what is still wanted.
-        const want = request.max - leased.length;
-        const shares = candidates.map(
-          (_, i) => Math.floor(want / candidates.length) + (i < want % candidates.length ? 1 : 0),
-        );
-        const settled = await Promise.allSettled(
-          candidates.map((shard, i) => {
-            const share = shares[i] ?? 0;
-            return share === 0
-              ? Promise.resolve([])
-              : this.leaseFromShard(
-                  shard,
-                  topic,
-                  share,
-                  override,
-                  `${requestId}.${shard}.${topic}`,
-                );
-          }),
-        );
-        // A shard that failed must not make the others' leases vanish (they would stay leased
-        // to nobody until they expire): its error surfaces only if nothing was leased.
-        const first = settled.map((r) => (r.status === "fulfilled" ? r.value : []));
-        for (const got of first) leased.push(...got);
-        const failure = settled.find((r) => r.status === "rejected");
-        if (failure !== undefined) {
-          if (leased.length === 0) throw failure.reason;
-          this.log(`lease: a shard failed, returning the others' tasks: ${String(failure.reason)}`);
-          continue;
-        }
-        for (const [i, shard] of candidates.entries()) {
+      try {
+        for (const topic of request.topics) {
           if (leased.length >= request.max) break;
-          if ((first[i]?.length ?? 0) < (shares[i] ?? 0)) continue; // it ran dry
-          leased.push(
-            ...(await this.leaseFromShard(
-              shard,
-              topic,
-              request.max - leased.length,
-              override,
-              `${requestId}.${shard}.${topic}.more`,
-            )),
+          // A caller's request id may be a resend: every shard is asked, so that each replays what
+          // it leased for the first call (its memo) even if its queue is known to be empty now.
+          const candidates = this.ledShards().filter(
+            (shard) =>
+              request.requestId !== undefined || !this.emptyReadyQueues.has(`${shard}|${topic}`),
           );
+          if (candidates.length === 0) continue;
+          // First every candidate shard at once, the count still wanted split between them (a
+          // sweep shard by shard made the last shards' tasks wait for the others' round trips);
+          // then, one at a time, the shards that may have more (they filled their share, or had
+          // none) for what is still wanted.
+          const want = request.max - leased.length;
+          const shares = candidates.map(
+            (_, i) => Math.floor(want / candidates.length) + (i < want % candidates.length ? 1 : 0),
+          );
+          const settled = await Promise.allSettled(
+            candidates.map((shard, i) => {
+              const share = shares[i] ?? 0;
+              return share === 0
+                ? Promise.resolve([])
+                : this.leaseFromShard(
+                    shard,
+                    topic,
+                    share,
+                    override,
+                    `${requestId}.${shard}.${topic}`,
+                  );
+            }),
+          );
+          // A shard that failed must not make the others' leases vanish (they would stay leased
+          // to nobody until they expire): its error surfaces only if nothing was leased.
+          const first = settled.map((r) => (r.status === "fulfilled" ? r.value : []));
+          for (const got of first) leased.push(...got);
+          const failure = settled.find((r) => r.status === "rejected");
+          if (failure !== undefined) {
+            if (leased.length === 0) throw failure.reason;
+            this.log(
+              `lease: a shard failed, returning the others' tasks: ${String(failure.reason)}`,
+            );
+            continue;
+          }
+          for (const [i, shard] of candidates.entries()) {
+            if (leased.length >= request.max) break;
+            if ((first[i]?.length ?? 0) < (shares[i] ?? 0)) continue; // it ran dry
+            leased.push(
+              ...(await this.leaseFromShard(
+                shard,
+                topic,
+                request.max - leased.length,
+                override,
+                `${requestId}.${shard}.${topic}.more`,
+              )),
+            );
+          }
         }
+      } catch (error) {
+        this.readyWaiters.done(waiter, 0, request.max);
+        throw error;
       }
       const remaining = deadline - Date.now();
       if (leased.length > 0 || remaining <= 0 || this.stopped || request.signal?.aborted === true) {
-        woken.cancel();
+        this.readyWaiters.done(waiter, leased.length, request.max);
         return leased;
       }
-      await woken.wait(remaining, request.signal);
+      await waiter.wait(remaining, request.signal);
     }
   }
 
@@ -731,56 +740,11 @@ export class Scheduler {
     return got;
   }
 
-  private readySignal(topics: readonly string[]): {
-    wait(ms: number, signal?: AbortSignal): Promise<void>;
-    cancel(): void;
-  } {
-    let wakeUp: () => void = () => undefined;
-    let fired = false;
-    const callback = (): void => {
-      fired = true;
-      wakeUp();
-    };
-    for (const topic of topics) {
-      let set = this.waiters.get(topic);
-      if (set === undefined) {
-        set = new Set();
-        this.waiters.set(topic, set);
-      }
-      set.add(callback);
-    }
-    const cancel = (): void => {
-      for (const topic of topics) this.waiters.get(topic)?.delete(callback);
-    };
-    return {
-      cancel,
-      wait: (ms, signal) =>
-        new Promise<void>((resolve) => {
-          if (fired || signal?.aborted === true) {
-            cancel();
-            resolve();
-            return;
-          }
-          const finish = (): void => {
-            clearTimeout(timer);
-            signal?.removeEventListener("abort", finish);
-            cancel();
-            resolve();
-          };
-          const timer = setTimeout(finish, ms);
-          signal?.addEventListener("abort", finish, { once: true });
-          wakeUp = finish;
-        }),
-    };
-  }
-
   private notifyReady(shard: number, topic: string): void {
     const queue = `${shard}|${topic}`;
     this.emptyReadyQueues.delete(queue);
     this.readyVersions.set(queue, (this.readyVersions.get(queue) ?? 0) + 1);
-    const set = this.waiters.get(topic);
-    if (set === undefined) return;
-    for (const callback of [...set]) callback();
+    this.readyWaiters.notify(topic);
   }
 
   async extend(
@@ -1047,7 +1011,7 @@ export class Scheduler {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const set of this.waiters.values()) for (const callback of [...set]) callback();
+    this.readyWaiters.wakeAll();
     await Promise.all([...this.loops.values()].map((loop) => loop.stop()));
     await this.elector.stop();
     await this.redis.zrem(`${this.prefix}:members`, this.identity).catch(() => undefined);

@@ -99,8 +99,11 @@ function optionalNumber(value: string | null | undefined): number | undefined {
  */
 export const CREATE_AHEAD_MS = 500;
 
-/** Schedules applied per script call when many are due at once. */
-const FIRE_CHUNK = 200;
+/**
+ * Schedules planned and applied per script call when many are due at once: small enough that a
+ * call holds Redis for about a millisecond, large enough to amortize the call.
+ */
+const FIRE_CHUNK = 50;
 
 /**
  * Creating ahead needs no precision, so the creation times of Allow schedules are rounded down to
@@ -460,17 +463,21 @@ export class CronScheduler {
     scheduleIds: readonly string[],
     nowMs = Date.now(),
   ): Promise<boolean> {
-    let pending = [...scheduleIds];
     let moved = false;
-    for (let round = 0; round < 3 && pending.length > 0; round += 1) {
-      const result = await this.fireRound(shard, pending, nowMs);
-      moved ||= result.moved;
-      pending = result.stale;
-    }
-    if (pending.length > 0) {
-      this.host.log(
-        `schedules ${pending.join(", ")}: fire kept losing its compare-and-set; retrying on the next pass`,
-      );
+    // Chunk by chunk, each read, planned and applied before the next: the event loop and Redis
+    // are never held for long by one batch, whatever the number of schedules due.
+    for (let i = 0; i < scheduleIds.length; i += FIRE_CHUNK) {
+      let pending = scheduleIds.slice(i, i + FIRE_CHUNK);
+      for (let round = 0; round < 3 && pending.length > 0; round += 1) {
+        const result = await this.fireRound(shard, pending, nowMs);
+        moved ||= result.moved;
+        pending = result.stale;
+      }
+      if (pending.length > 0) {
+        this.host.log(
+          `schedules ${pending.join(", ")}: fire kept losing its compare-and-set; retrying on the next pass`,
+        );
+      }
     }
     return moved;
   }
@@ -595,7 +602,7 @@ export class CronScheduler {
       for (let i = 0; i < requests.length; i += FIRE_CHUNK) {
         const chunk = requests.slice(i, i + FIRE_CHUNK);
         const results = await this.host.onShard(shard, (engine) => engine.cronFire(topic, chunk));
-        let created = 0;
+        let createdReady = 0;
         results.forEach((result, j) => {
           const request = chunk[j];
           if (request !== undefined) this.remember(request, result, specs.get(request.scheduleId));
@@ -609,9 +616,10 @@ export class CronScheduler {
           ) {
             moved = true;
           }
-          created += result.created;
+          createdReady += result.createdReady;
         });
-        if (created > 0) this.host.notifyReady(shard, topic);
+        // Occurrences created ahead are scheduled: the firing loop makes them ready at their time.
+        if (createdReady > 0) this.host.notifyReady(shard, topic);
       }
     }
     return { stale, moved };

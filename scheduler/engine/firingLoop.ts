@@ -1,6 +1,6 @@
 import type { RedisClient } from "./redisClient.js";
 import { isDdqError } from "./errors.js";
-import type { ShardEngine } from "./shardEngine.js";
+import type { FireResult, ShardEngine } from "./shardEngine.js";
 import { SCRIPT_BATCH_LIMIT } from "./shardEngine.js";
 
 export interface FiringLoopHooks {
@@ -57,20 +57,40 @@ export class Alarm {
 export const FINISHED_EXPIRY_INTERVAL_MS = 1_000;
 
 /**
- * The firing loop of one shard, run by its leader: move due tasks to ready queues, recover
- * expired leases and delete finished tasks whose retention ended, then sleep until the next due time or lease expiry, whichever is first. A
- * timer, not a polling interval, decides precision: the loop converts Redis-clock instants to the
- * local clock using the offset measured on every script call. An enqueue of an earlier task
- * wakes it through `wake()` (local calls and the shard's pub/sub channel).
+ * While tasks keep falling due, the task loop runs at most one pass per tick of this length (on
+ * the Redis clock, the same ticks for every shard): a task due while the loop is busy fires at
+ * most this late, instead of each millisecond's tasks costing a script call of their own. A loop
+ * that had nothing to move fires the next task at its due time.
+ */
+export const BUSY_TICK_MS = 10;
+
+/** What one pass of a loop found: the next instant to look again, and whether it moved anything. */
+interface PassResult {
+  nextMs: number | undefined;
+  moved: boolean;
+}
+
+/**
+ * The firing loop of one shard, run by its leader. Two loops share the shard's clock offset:
+ *   - the task loop moves due tasks to ready queues, recovers expired leases and deletes finished
+ *     tasks whose retention ended, then sleeps until the next due time or lease expiry;
+ *   - the schedule loop fires the cron schedules whose fire-at has come, then sleeps until the
+ *     next fire-at.
+ * They are separate so that creating a batch of occurrences (planning in Node, a script call of
+ * up to a few milliseconds) never holds back the firing of tasks that are due meanwhile.
+ * Timers, not a polling interval, decide precision: each loop converts Redis-clock instants to
+ * the local clock using the offset measured on every script call. An enqueue of an earlier task
+ * or a schedule edit wakes them through `wake()` (local calls and the shard's pub/sub channel).
  */
 export class FiringLoop {
   private running = false;
-  private readonly alarm = new Alarm();
+  /** A pass answered STALE_EPOCH: both loops stop, and onFencedOff is called once. */
+  private fencedOff = false;
+  private readonly taskAlarm = new Alarm();
+  private readonly scheduleAlarm = new Alarm();
   private done: Promise<void> = Promise.resolve();
   /** Redis clock minus local clock, ms (an upper bound: see observeClock). */
   private clockOffsetMs = 0;
-  /** Whether the last pass moved anything (if not, an early wake-up waits 1 ms, not 0). */
-  private lastPassMoved = false;
   /** Redis time at which finished tasks may next be past their retention (0: look now). */
   private finishedExpiryDueMs = 0;
 
@@ -85,18 +105,26 @@ export class FiringLoop {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.done = this.run();
+    this.done = this.measureClock().then(async () => {
+      await Promise.all([
+        this.run("firing", this.taskAlarm, () => this.taskPass(), BUSY_TICK_MS),
+        this.run("schedule", this.scheduleAlarm, () => this.schedulePass(), 0),
+      ]);
+    });
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.alarm.ring();
+    this.taskAlarm.ring();
+    this.scheduleAlarm.ring();
     await this.done;
   }
 
-  /** Something may be due at `atMs` (Redis clock) or now: re-plan if that is sooner. */
+  /** Something may be due at `atMs` (Redis clock) or now: each loop re-plans if that is sooner. */
   wake(atMs?: number): void {
-    if (atMs === undefined || atMs - this.clockOffsetMs < this.alarm.until) this.alarm.ring();
+    for (const alarm of [this.taskAlarm, this.scheduleAlarm]) {
+      if (atMs === undefined || atMs - this.clockOffsetMs < alarm.until) alarm.ring();
+    }
   }
 
   /**
@@ -113,93 +141,125 @@ export class FiringLoop {
     return Date.now() + this.clockOffsetMs;
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
+  private async measureClock(): Promise<void> {
     const sentAtMs = Date.now();
     const [seconds, micros] = await this.redis.time().catch(() => [0, 0]);
     if (Number(seconds) > 0) {
       this.observeClock(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), sentAtMs);
     }
+  }
+
+  /**
+   * Runs passes until stopped: after each, sleeps until the instant it named (woken a little
+   * early, see observeClock, with nothing moved: 1 ms rather than spinning). A failed pass backs
+   * off; STALE_EPOCH (another scheduler leads the shard now) stops both loops, once.
+   */
+  private async run(
+    name: string,
+    alarm: Alarm,
+    pass: () => Promise<PassResult>,
+    busyTickMs: number,
+  ): Promise<void> {
+    let failures = 0;
     while (this.running) {
       try {
-        const nextMs = await this.pass();
+        const { nextMs, moved } = await pass();
         failures = 0;
-        const sleepMs =
-          nextMs === undefined
-            ? this.maxIdleMs
-            : Math.min(this.maxIdleMs, nextMs - this.redisNow());
-        // Woken a little early (see observeClock) with nothing moved: wait 1 ms rather than spin.
-        await this.alarm.sleep(Math.max(sleepMs, this.lastPassMoved ? 0 : 1));
+        const now = this.redisNow();
+        let sleepMs =
+          nextMs === undefined ? this.maxIdleMs : Math.min(this.maxIdleMs, nextMs - now);
+        // Busy (this pass moved something): not before the next tick, so that what falls due
+        // meanwhile moves in one call, and the shards' passes, on the same ticks, make their
+        // tasks ready together (lease rounds then collect from every shard at once).
+        if (moved && busyTickMs > 0)
+          sleepMs = Math.max(sleepMs, (Math.floor(now / busyTickMs) + 1) * busyTickMs - now);
+        await alarm.sleep(Math.max(sleepMs, moved ? 0 : 1));
       } catch (error) {
         if (isDdqError(error, "STALE_EPOCH")) {
-          this.running = false;
-          this.hooks.onFencedOff();
+          if (!this.fencedOff) {
+            this.fencedOff = true;
+            this.running = false;
+            this.taskAlarm.ring();
+            this.scheduleAlarm.ring();
+            this.hooks.onFencedOff();
+          }
           return;
         }
         failures += 1;
         const backoffMs = Math.min(5_000, 50 * 2 ** Math.min(failures, 7));
         this.hooks.log(
-          `shard ${this.engine.shard}: firing pass failed (retry in ${backoffMs} ms): ${String(error)}`,
+          `shard ${this.engine.shard}: ${name} pass failed (retry in ${backoffMs} ms): ${String(error)}`,
         );
-        await this.alarm.sleep(backoffMs);
+        await alarm.sleep(backoffMs);
       }
     }
   }
 
-  /** One pass: fire what is due, recover what expired; returns the next instant to look again. */
-  private async pass(): Promise<number | undefined> {
-    const keys = this.engine.keys;
-    this.lastPassMoved = false;
-    const horizon = String(this.redisNow() + 1);
-    const [dueTopics, expiredTopics, dueSchedules] = await Promise.all([
-      this.redis.zrangebyscore(keys.dueTopics, "-inf", horizon, "LIMIT", 0, 256),
-      this.redis.zrangebyscore(keys.leaseTopics, "-inf", horizon, "LIMIT", 0, 256),
-      this.redis.zrangebyscore(keys.cronDue, "-inf", horizon, "LIMIT", 0, 1000),
-    ]);
-    await Promise.all([
-      ...dueTopics.map(async (topic) => {
-        for (;;) {
-          const sentAtMs = Date.now();
-          const fired = await this.engine.fireDue(topic);
-          this.observeClock(fired.nowMs, sentAtMs);
-          if (fired.moved > 0) {
-            this.lastPassMoved = true;
-            this.hooks.onReady(topic);
-          }
-          if (fired.moved < SCRIPT_BATCH_LIMIT) return;
-        }
-      }),
-      ...expiredTopics.map(async (topic) => {
+  /**
+   * Fires what is due (every topic in one call, which also tells the earliest due time and lease
+   * expiry left), recovers what expired, expires finished tasks; when to look again.
+   */
+  private async taskPass(): Promise<PassResult> {
+    let moved = false;
+    let fired: FireResult | undefined;
+    // A few calls at most: with more still due, the next pass comes at once (its due time has
+    // come), after the recovery and expiry below had their turn.
+    for (let call = 0; call < 5 && (fired === undefined || fired.more); call += 1) {
+      const sentAtMs = Date.now();
+      fired = await this.engine.fireDue();
+      this.observeClock(fired.nowMs, sentAtMs);
+      if (fired.moved > 0) moved = true;
+      for (const topic of fired.movedByTopic.keys()) this.hooks.onReady(topic);
+    }
+    if (fired === undefined) throw new Error("unreachable: fireDue was not called");
+    let nextExpiryMs = fired.nextExpiryMs;
+    if (nextExpiryMs !== undefined && nextExpiryMs <= fired.nowMs) {
+      if (await this.recoverExpired(fired.nowMs)) moved = true;
+      nextExpiryMs = earliest(
+        (await this.redis.zrange(this.engine.keys.leaseTopics, 0, 0, "WITHSCORES"))[1],
+      );
+    }
+    if (this.redisNow() >= this.finishedExpiryDueMs && (await this.expireFinished())) moved = true;
+    return { nextMs: earliest(fired.nextDueMs, nextExpiryMs, this.finishedExpiryDueMs), moved };
+  }
+
+  /** Recovers the expired leases of every topic with one expired at `nowMs`; whether any moved. */
+  private async recoverExpired(nowMs: number): Promise<boolean> {
+    const topics = await this.redis.zrangebyscore(
+      this.engine.keys.leaseTopics,
+      "-inf",
+      String(nowMs),
+      "LIMIT",
+      0,
+      256,
+    );
+    let moved = false;
+    await Promise.all(
+      topics.map(async (topic) => {
         for (;;) {
           const recovered = await this.engine.recoverExpired(topic);
           if (recovered.requeued > 0) this.hooks.onReady(topic);
-          if (recovered.requeued + recovered.dead + recovered.cancelled > 0)
-            this.lastPassMoved = true;
-          if (recovered.requeued + recovered.dead + recovered.cancelled < SCRIPT_BATCH_LIMIT)
-            return;
+          const handled = recovered.requeued + recovered.dead + recovered.cancelled;
+          if (handled > 0) moved = true;
+          if (handled < SCRIPT_BATCH_LIMIT) return;
         }
       }),
-    ]);
-    // Then schedules, whose new occurrences are due later (created ahead) or were overdue:
-    // firing what is due comes first. A failure (Redis unreachable, fenced off) fails the pass:
-    // the loop backs off or hands the shard over.
-    if (
-      dueSchedules.length > 0 &&
-      (await this.hooks.fireSchedules(dueSchedules, this.redisNow()))
-    ) {
-      this.lastPassMoved = true;
-    }
-    if (this.redisNow() >= this.finishedExpiryDueMs) await this.expireFinished();
-    const [nextDue, nextExpiry, nextSchedule] = await Promise.all([
-      this.redis.zrange(keys.dueTopics, 0, 0, "WITHSCORES"),
-      this.redis.zrange(keys.leaseTopics, 0, 0, "WITHSCORES"),
-      this.redis.zrange(keys.cronDue, 0, 0, "WITHSCORES"),
-    ]);
-    const candidates = [nextDue[1], nextExpiry[1], nextSchedule[1]]
-      .filter((v): v is string => v !== undefined)
-      .map(Number);
-    candidates.push(this.finishedExpiryDueMs);
-    return Math.min(...candidates);
+    );
+    return moved;
+  }
+
+  /**
+   * Fires the schedules whose fire-at has come (their new occurrences are due later, created
+   * ahead, or were overdue); when to look again. A failure (Redis unreachable, fenced off) fails
+   * the pass: the loop backs off or hands the shard over.
+   */
+  private async schedulePass(): Promise<PassResult> {
+    const keys = this.engine.keys;
+    const horizon = String(this.redisNow() + 1);
+    const due = await this.redis.zrangebyscore(keys.cronDue, "-inf", horizon, "LIMIT", 0, 1000);
+    const moved = due.length > 0 && (await this.hooks.fireSchedules(due, this.redisNow()));
+    const next = await this.redis.zrange(keys.cronDue, 0, 0, "WITHSCORES");
+    return { nextMs: earliest(next[1]), moved };
   }
 
   /**
@@ -208,7 +268,7 @@ export class FiringLoop {
    * FINISHED_EXPIRY_INTERVAL_MS later (so expiries are batched), or, with none left, one
    * retention from now (a task finished later cannot end its retention earlier).
    */
-  private async expireFinished(): Promise<void> {
+  private async expireFinished(): Promise<boolean> {
     const retentionMs = this.engine.finishedRetentionMs;
     // A few batches per pass, so that a large backlog does not delay firing.
     for (let batch = 1; ; batch += 1) {
@@ -216,8 +276,7 @@ export class FiringLoop {
       if (result.deleted >= SCRIPT_BATCH_LIMIT) {
         if (batch < 5) continue;
         this.finishedExpiryDueMs = result.nowMs;
-        this.lastPassMoved = true;
-        return;
+        return true;
       }
       this.finishedExpiryDueMs =
         result.earliestFinishedMs === undefined
@@ -226,7 +285,13 @@ export class FiringLoop {
               result.earliestFinishedMs + retentionMs,
               result.nowMs + FINISHED_EXPIRY_INTERVAL_MS,
             );
-      return;
+      return false;
     }
   }
+}
+
+/** The earliest of some Redis-clock instants (scores as read, or numbers); undefined if none. */
+function earliest(...instants: (string | number | undefined)[]): number | undefined {
+  const known = instants.filter((v) => v !== undefined).map(Number);
+  return known.length === 0 ? undefined : Math.min(...known);
 }

@@ -80,7 +80,7 @@ export class ShardKeys {
   leaseRequest(requestId: string): string {
     return `${this.base}:lease-req:${requestId}`;
   }
-  /** The shard's key base with a trailing colon: scripts derive per-schedule keys from it. */
+  /** The shard's key base with a trailing colon: scripts derive per-topic and per-schedule keys from it. */
   get shardBase(): string {
     return `${this.base}:`;
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./randomHex.js";
 import { DdqError, isDdqError } from "./errors.js";
 import type { ShardKeys } from "./keys.js";
 import type { EnqueueResult, LeasedTask, OwnerReference, TaskState } from "./model.js";
@@ -26,9 +26,16 @@ export interface ShardEngineSettings {
 export const SCRIPT_BATCH_LIMIT = 1000;
 
 export interface FireResult {
+  /** Tasks moved, in all. */
   moved: number;
-  /** Earliest due time still scheduled for the topic, or undefined. */
+  /** Tasks moved per topic (topics that moved none are left out). */
+  movedByTopic: Map<string, number>;
+  /** Tasks are still due (the limit cut the call short): call again. */
+  more: boolean;
+  /** Earliest due time still scheduled on the shard, or undefined. */
   nextDueMs: number | undefined;
+  /** Earliest lease expiry on the shard, or undefined. */
+  nextExpiryMs: number | undefined;
   /** Redis server time of the call. */
   nowMs: number;
 }
@@ -103,6 +110,8 @@ export interface CronFireResult {
   created: number;
   skipped: number;
   existing: number;
+  /** Of `created`, how many were due already and went straight to the ready queue. */
+  createdReady: number;
 }
 
 export interface AckItem {
@@ -255,27 +264,36 @@ export class ShardEngine {
     return results;
   }
 
-  async fireDue(topic: string, limit = SCRIPT_BATCH_LIMIT): Promise<FireResult> {
+  /** Moves the shard's due tasks, every topic, at most `limit` in all (fireDue.lua). */
+  async fireDue(limit = SCRIPT_BATCH_LIMIT): Promise<FireResult> {
     const k = this.keys;
-    const [moved, next, now] = replyArray(
+    const reply = replyArray(
       await this.run(
         "fireDue",
         [
           k.epoch,
-          k.scheduled(topic),
-          k.ready(topic),
           k.dueTopics,
+          k.leaseTopics,
           k.counts,
           k.events,
           k.taskPrefix,
           k.pending,
+          k.shardBase,
         ],
-        [this.epoch, topic, limit, this.settings.eventsMaxLen],
+        [this.epoch, limit, this.settings.eventsMaxLen],
       ),
-    ).map(replyNumber);
+    );
+    const [moved, more, nextDue, nextExpiry, now] = reply.slice(0, 5).map(replyNumber);
+    const movedByTopic = new Map<string, number>();
+    for (let i = 5; i + 1 < reply.length; i += 2) {
+      movedByTopic.set(replyString(reply[i]), replyNumber(reply[i + 1]));
+    }
     return {
       moved: moved ?? 0,
-      nextDueMs: next === undefined || next < 0 ? undefined : next,
+      movedByTopic,
+      more: more === 1,
+      nextDueMs: nextDue === undefined || nextDue < 0 ? undefined : nextDue,
+      nextExpiryMs: nextExpiry === undefined || nextExpiry < 0 ? undefined : nextExpiry,
       nowMs: now ?? 0,
     };
   }
@@ -306,7 +324,7 @@ export class ShardEngine {
           topic,
           max,
           leaseTimeoutOverrideMs,
-          `${randomBytes(8).toString("hex")}.`,
+          `${randomHex(16)}.`,
           this.settings.eventsMaxLen,
           this.settings.leaseRequestRetentionMs,
         ],
@@ -650,13 +668,14 @@ export class ShardEngine {
       ),
     );
     const results: CronFireResult[] = [];
-    for (let i = 0; i < reply.length; i += 4) {
+    for (let i = 0; i < reply.length; i += 5) {
       const status = replyString(reply[i]);
       results.push({
         status: status === "ok" || status === "stale" ? status : "notfound",
         created: replyNumber(reply[i + 1]),
         skipped: replyNumber(reply[i + 2]),
         existing: replyNumber(reply[i + 3]),
+        createdReady: replyNumber(reply[i + 4]),
       });
     }
     return results;

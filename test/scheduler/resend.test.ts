@@ -114,7 +114,7 @@ describe("scripts run twice with the same arguments", () => {
       [""],
     );
     await new Promise((r) => setTimeout(r, 5));
-    const fired = await Promise.all([engine.fireDue("t4"), engine.fireDue("t4")]);
+    const fired = await Promise.all([engine.fireDue(), engine.fireDue()]);
     expect(fired.map((f) => f.moved).sort()).toEqual([0, 1]);
     await engine.lease("t4", 1, 100, "req-3");
     await new Promise((r) => setTimeout(r, 120));

@@ -23,8 +23,8 @@
     number of slots to fire (f), then f pairs: slot ms, due ms,
     number of missed slots to record (m), then m pairs: slot ms, reason
 
-  Returns s groups of 4: status ("ok" | "stale" | "notfound"), created, skipped (Forbid),
-  already existing. Errors: STALE_EPOCH.
+  Returns s groups of 5: status ("ok" | "stale" | "notfound"), created, skipped (Forbid),
+  already existing, created ready (due already: the caller wakes lease waiters). Errors: STALE_EPOCH.
 ]]
 -- @include "common"
 
@@ -72,12 +72,12 @@ local function run()
     if source == 's' and state[1] and state[7] == state[1] then template, priority = state[8], state[9] end
     local o = #out
     if not state[1] then
-      out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'notfound', 0, 0, 0
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = 'notfound', 0, 0, 0, 0
     elseif (not manual and (state[1] ~= expectedGen or state[2] ~= expectedNext or state[3] == '1'))
       or (source == 's' and not (template and priority and state[1] == expectedGen)) then
-      out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'stale', 0, 0, 0
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = 'stale', 0, 0, 0, 0
     else
-      local created, skipped, existing = 0, 0, 0
+      local created, skipped, existing, createdReady = 0, 0, 0, 0
       local lastSlot
       local history = {}
 
@@ -115,6 +115,7 @@ local function run()
             readyArgs[#readyArgs + 1] = readyScore(priority, dueAt)
             readyArgs[#readyArgs + 1] = id
             toReady = toReady + 1
+            createdReady = createdReady + 1
             event('ready', id, topic, 0)
           else
             scheduledArgs[#scheduledArgs + 1] = int(dueAt)
@@ -165,7 +166,7 @@ local function run()
           redis.call('ZADD', KEYS[2], newFireAt, sid)
         end
       end
-      out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 'ok', created, skipped, existing
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = 'ok', created, skipped, existing, createdReady
     end
   end
 

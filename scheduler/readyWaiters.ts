@@ -1,0 +1,129 @@
+/**
+ * Lease calls waiting for tasks of their topics to become ready (long-polls), woken one at a
+ * time: when a few tasks become ready, one waiter leases them instead of every waiter racing for
+ * them with a script call each (the thundering herd). No wake-up is lost:
+ *
+ *   - A waiter is registered from the start of its lease round ("leasing") until it parks in
+ *     `wait` ("parked") and is woken, or until it returns.
+ *   - `notify` wakes the longest-parked waiter of the topic. With none parked, it marks every
+ *     leasing one instead: each then leases once more rather than parking, since its round may
+ *     have read the queue before the new tasks were in it.
+ *   - A waiter that returns to its caller while marked, or with as many tasks as it asked for
+ *     (more may be ready), passes the notification on (`done`).
+ *
+ * A notification with no waiter at all is not kept: the next lease call reads the queue anyway.
+ */
+export class ReadyWaiters {
+  private readonly byTopic = new Map<string, Set<ReadyWaiter>>();
+
+  /** A waiter for `topics`, registered as leasing. */
+  register(topics: readonly string[]): ReadyWaiter {
+    const waiter = new ReadyWaiter(topics, (w) => {
+      this.unregister(w);
+    });
+    for (const topic of topics) {
+      let set = this.byTopic.get(topic);
+      if (set === undefined) {
+        set = new Set();
+        this.byTopic.set(topic, set);
+      }
+      set.add(waiter);
+    }
+    return waiter;
+  }
+
+  /** Tasks of `topic` became ready (see the class comment). */
+  notify(topic: string): void {
+    const set = this.byTopic.get(topic);
+    if (set === undefined) return;
+    // Sets iterate in insertion order, and a waiter registers anew for each round: the first
+    // parked one has waited longest.
+    for (const waiter of set) {
+      if (waiter.parked) {
+        waiter.wake(topic);
+        return;
+      }
+    }
+    for (const waiter of set) waiter.mark(topic);
+  }
+
+  /** Wakes every waiter (the scheduler is stopping). */
+  wakeAll(): void {
+    for (const set of this.byTopic.values()) for (const waiter of [...set]) waiter.wake(undefined);
+  }
+
+  /**
+   * A waiter returns to its caller with `leased` tasks of the `asked` it wanted: unregisters it
+   * and passes its notifications on (see the class comment).
+   */
+  done(waiter: ReadyWaiter, leased: number, asked: number): void {
+    this.unregister(waiter);
+    const passOn = new Set(waiter.notifiedTopics);
+    if (leased > 0 && leased >= asked) for (const topic of waiter.topics) passOn.add(topic);
+    for (const topic of passOn) this.notify(topic);
+  }
+
+  /** Waiters registered now, for tests. */
+  get size(): number {
+    const all = new Set<ReadyWaiter>();
+    for (const set of this.byTopic.values()) for (const waiter of set) all.add(waiter);
+    return all.size;
+  }
+
+  private unregister(waiter: ReadyWaiter): void {
+    for (const topic of waiter.topics) {
+      const set = this.byTopic.get(topic);
+      set?.delete(waiter);
+      if (set?.size === 0) this.byTopic.delete(topic);
+    }
+  }
+}
+
+/** One lease round's registration in ReadyWaiters. */
+export class ReadyWaiter {
+  /** Topics it was notified of while leasing (it must lease again or pass them on). */
+  readonly notifiedTopics = new Set<string>();
+  parked = false;
+  private woken = false;
+  private resume: (() => void) | undefined;
+
+  constructor(
+    readonly topics: readonly string[],
+    private readonly unregister: (waiter: ReadyWaiter) => void,
+  ) {}
+
+  mark(topic: string): void {
+    this.notifiedTopics.add(topic);
+  }
+
+  wake(topic: string | undefined): void {
+    if (topic !== undefined) this.notifiedTopics.add(topic);
+    this.woken = true;
+    this.resume?.();
+  }
+
+  /**
+   * Parks until woken, `ms` pass or `signal` aborts; at once if notified meanwhile. Unregisters
+   * the waiter either way: the caller registers a new one for its next round.
+   */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.woken || this.notifiedTopics.size > 0 || signal?.aborted === true || ms <= 0) {
+      this.unregister(this);
+      return Promise.resolve();
+    }
+    this.parked = true;
+    return new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", finish);
+        this.parked = false;
+        this.resume = undefined;
+        this.unregister(this);
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      signal?.addEventListener("abort", finish, { once: true });
+      this.resume = finish;
+    });
+  }
+}
