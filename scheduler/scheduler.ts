@@ -204,7 +204,6 @@ export class Scheduler {
       defaults: this.defaults,
       redis: this.redis,
       onShard: (shard, write) => this.onShard(shard, write),
-      cancel: (id) => this.cancel(id),
       wakeLoop: (shard, atMs) => {
         this.loops.get(shard)?.wake(atMs);
       },

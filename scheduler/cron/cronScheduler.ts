@@ -3,7 +3,7 @@
  * preview, and firing a due schedule (called by the shard's firing loop). Each occurrence is an
  * ordinary task. Semantics: docs/CRON.md; exactly-once argument: docs/CORRECTNESS.md.
  */
-import { DdqError, isDdqError } from "../engine/errors.js";
+import { DdqError } from "../engine/errors.js";
 import { ShardKeys } from "../engine/keys.js";
 import { readEach, type RedisClient } from "../engine/redisClient.js";
 import type { EngineDefaults, EngineLimits } from "../engine/model.js";
@@ -27,7 +27,6 @@ export interface CronHost {
   readonly defaults: EngineDefaults;
   readonly redis: RedisClient;
   onShard<T>(shard: number, write: (engine: ShardEngine) => Promise<T>): Promise<T>;
-  cancel(id: string): Promise<unknown>;
   wakeLoop(shard: number, atMs: number): void;
   notifyReady(shard: number, topic: string): void;
   log(message: string): void;
@@ -350,21 +349,10 @@ export class CronScheduler {
     return checked;
   }
 
-  /** Cancels a schedule's unfinished occurrences (concurrency policy Replace). */
-  private async replaceRunning(keys: ShardKeys, scheduleId: string): Promise<void> {
-    for (const id of await this.host.redis.smembers(keys.cronActive(scheduleId))) {
-      try {
-        await this.host.cancel(id);
-      } catch (error) {
-        if (!isDdqError(error, "NOT_FOUND") && !isDdqError(error, "FAILED_PRECONDITION"))
-          throw error;
-      }
-    }
-  }
-
   /**
    * Runs a manual occurrence now, obeying the concurrency policy: Forbid answers
-   * FAILED_PRECONDITION while an occurrence runs; Replace cancels the running ones first.
+   * FAILED_PRECONDITION while an occurrence runs; Replace cancels the running ones (in the same
+   * script call that creates the new one).
    */
   async trigger(scheduleId: string, nowMs = Date.now()): Promise<{ occurrenceId: string }> {
     validateScheduleId(scheduleId);
@@ -378,7 +366,6 @@ export class CronScheduler {
     if (specJson === null || generation === null)
       throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
     const checked = this.checkedSpec(scheduleId, generation, specJson);
-    if (checked.concurrencyPolicy === "Replace") await this.replaceRunning(keys, scheduleId);
     const [result] = await this.host.onShard(shard, (engine) =>
       engine.cronFire(checked.task.topic, [
         {
@@ -571,8 +558,6 @@ export class CronScheduler {
         await this.deferFire(shard, scheduleId, generation, next, nowMs + 30_000);
         continue;
       }
-      if (checked.concurrencyPolicy === "Replace" && plan.fire.length > 0)
-        await this.replaceRunning(keys, scheduleId);
       const request: CronFireRequest = {
         scheduleId,
         expectedGeneration: generation,

@@ -486,18 +486,7 @@ export class ShardEngine {
     const [outcome, state] = replyArray(
       await this.run(
         "cancel",
-        [
-          k.epoch,
-          k.task(id),
-          k.scheduled(topic),
-          k.ready(topic),
-          k.dueTopics,
-          k.finished,
-          k.counts,
-          k.events,
-          k.pending,
-          k.shardBase,
-        ],
+        [k.epoch, k.events, k.shardBase],
         [this.epoch, id, this.settings.eventsMaxLen, this.settings.finishedRetentionMs, topic],
       ),
     ).map(replyString);
@@ -610,6 +599,7 @@ export class ShardEngine {
       this.settings.eventsMaxLen,
       k.wakeChannel,
       this.shard,
+      this.settings.finishedRetentionMs,
       requests.length,
     ];
     for (const request of requests) {

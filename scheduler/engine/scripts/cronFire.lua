@@ -5,14 +5,16 @@
   missed slots, and advances the schedule to its next slot with a compare-and-set on (generation,
   next slot): a schedule whose state changed since its plan was made is left untouched and
   answered "stale". Fenced by the shard epoch. Forbid is decided here, against the schedule's
-  unfinished occurrences. A manual trigger checks no compare-and-set and keeps the next slot.
+  unfinished occurrences, and Replace cancels them here (common.lua cancelTask). A manual
+  trigger checks no compare-and-set and keeps the next slot.
 
   KEYS[1] epoch  KEYS[2] cron-due  KEYS[3] task-key prefix  KEYS[4] pending  KEYS[5] scheduled:T
   KEYS[6] ready:T  KEYS[7] due-topics  KEYS[8] counts  KEYS[9] events
   KEYS[10] shard base (cron:<sid>, cron-active:<sid>, cron-missed:<sid> are derived from it)
 
   ARGV[1] epoch  ARGV[2] topic  ARGV[3] events max length  ARGV[4] wake channel  ARGV[5] shard
-  ARGV[6] number of schedules (s), then s plans, each:
+  ARGV[6] finished retention ms (of occurrences cancelled by Replace)
+  ARGV[7] number of schedules (s), then s plans, each:
     schedule id, manual (1 | 0), expected generation, expected next slot, new next slot ("" =
     none), new fire-at ("" = none), concurrency policy (Allow | Forbid | Replace), task source:
     "a" followed by the task (priority, max attempts, backoff, lease timeout ms, owner JSON (""),
@@ -37,7 +39,7 @@ local function run()
   local out = {}
   local toReady, toScheduled, prioritized = 0, 0, 0
   local readyArgs, scheduledArgs = {}, {}
-  local pos = 7
+  local pos = 8
 
   local function nextArg()
     local value = ARGV[pos]
@@ -45,7 +47,7 @@ local function run()
     return value
   end
 
-  for _ = 1, tonumber(ARGV[6]) do
+  for _ = 1, tonumber(ARGV[7]) do
     local sid, manual = nextArg(), nextArg() == '1'
     local expectedGen, expectedNext, newNext, newFireAt = nextArg(), nextArg(), nextArg(), nextArg()
     local policy, source = nextArg(), nextArg()
@@ -93,9 +95,26 @@ local function run()
         return nil
       end
 
+      local function occurrenceId(slot)
+        return sid .. ':' .. (manual and 'm' or '') .. slot .. '-' .. shard
+      end
+
+      -- Replace: the schedule's unfinished occurrences are cancelled (a leased one is asked to
+      -- stop) in the same atomic step that creates the new one, so a plan that lost its
+      -- compare-and-set cancels nothing. A resent fire does not cancel the occurrence it made.
+      if policy == 'Replace' and #fires > 0 then
+        local firing = {}
+        for _, f in ipairs(fires) do firing[occurrenceId(f[1])] = true end
+        for _, activeId in ipairs(redis.call('SMEMBERS', activeKey)) do
+          if not firing[activeId] and not cancelTask(base, activeId, nil, ARGV[6]) then
+            redis.call('SREM', activeKey, activeId)
+          end
+        end
+      end
+
       for _, f in ipairs(fires) do
         local slot, dueAt = f[1], f[2]
-        local id = sid .. ':' .. (manual and 'm' or '') .. slot .. '-' .. shard
+        local id = occurrenceId(slot)
         local blocker = policy == 'Forbid' and running() or nil
         if redis.call('HEXISTS', KEYS[4], id) == 1 or redis.call('EXISTS', KEYS[3] .. id) == 1 then
           existing = existing + 1

@@ -180,3 +180,58 @@ local function recordOccurrence(base, id, outcome, now, attempt)
     redis.call('LTRIM', list, 0, limit - 1)
   end
 end
+
+--[[ Cancels task `id` of the shard whose key base is `base` (keys derived as in keys.ts): a
+  scheduled or ready task is cancelled at once (a never-leased one is written out from the
+  pending hash, so that it stays readable as cancelled for the retention); a leased one is marked
+  cancel-requested (its worker learns it on its next heartbeat). `topic`: the topic the caller
+  expects, or nil for the task's own. Returns outcome ("cancelled" | "requested" | "unchanged")
+  and the state after the call, or nil when there is no such task (of that topic). Used by cancel
+  and by cronFire (concurrency policy Replace). ]]
+local function cancelTask(base, id, topic, retentionMs)
+  local taskKey = base .. 't:' .. id
+  local pendingKey = base .. 'pending'
+  local f = redis.call('HMGET', taskKey, 'st', 'at', 'cr', 'tp', 'r')
+  local pending = nil
+  if not f[1] then
+    local record = redis.call('HGET', pendingKey, id)
+    if record then
+      pending = record
+      f = {'waiting', '0', nil, string.match(record, '^([^\n]*)\n'), record}
+    end
+  end
+  if not f[1] or (topic and f[4] ~= topic) then return nil end
+  topic = f[4]
+  local countsKey = base .. 'counts'
+  local priority = f[5] and string.match(f[5], RECORD_PRIORITY) or '0'
+  local state = f[1]
+  if state == 'waiting' then
+    local scheduledKey = base .. 'scheduled:' .. topic
+    local was = 'ready'
+    if redis.call('ZREM', scheduledKey, id) == 1 then
+      was = 'scheduled'
+      refreshHead(scheduledKey, base .. 'due-topics', topic)
+      if priority ~= '0' then count(countsKey, topic, 'prioritized', -1) end
+      if not pending then count(countsKey, topic, 'retries', -1) end
+    else
+      redis.call('ZREM', base .. 'ready:' .. topic, id)
+    end
+    if pending then
+      redis.call('HSET', taskKey, unpack(pendingAsHash(pending, topic, 'cancelled')))
+      redis.call('HDEL', pendingKey, id)
+    end
+    local now = nowMs()
+    finish(taskKey, base .. 'finished', id, 'cancelled', now, retentionMs)
+    recordOccurrence(base, id, 'cancelled', now, f[2])
+    count(countsKey, topic, was, -1)
+    count(countsKey, topic, 'cancelled', 1)
+    event('cancelled', id, topic, f[2])
+    return 'cancelled', 'cancelled'
+  end
+  if state == 'leased' and f[3] ~= '1' then
+    redis.call('HSET', taskKey, 'cr', '1')
+    event('cancel_requested', id, topic, f[2])
+    return 'requested', 'leased'
+  end
+  return 'unchanged', state
+end
