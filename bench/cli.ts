@@ -1,6 +1,35 @@
+import { spawn } from "node:child_process";
+
 /**
- * What every benchmark entry point does around its run: accept only `--quick`, exit if the run
- * overstays its watchdog, and exit with the run's outcome.
+ * V8 options of every benchmark process (both engines run in it; the end-to-end benchmark's
+ * scheduler process inherits them): a 64 MiB young-generation semi-space, as the chart gives the
+ * scheduler (`scheduler.semiSpaceMiB`). With Node's default (16 MiB) on this 2-core machine,
+ * objects that live a few tens of milliseconds (tasks in flight) were promoted, and the old
+ * generation's collections paused the event loop for 20-30 ms every few seconds: docs/BENCHMARKS.md.
+ */
+export const BENCH_NODE_OPTIONS = "--max-semi-space-size=64";
+
+/**
+ * Runs this process again with BENCH_NODE_OPTIONS in NODE_OPTIONS unless they are set (V8 sizes
+ * its heap at start-up). Returns true in the parent, which then only relays the child's exit.
+ */
+function reexecWithNodeOptions(): boolean {
+  const current = process.env.NODE_OPTIONS ?? "";
+  if (current.includes(BENCH_NODE_OPTIONS)) return false;
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, NODE_OPTIONS: `${current} ${BENCH_NODE_OPTIONS}`.trim() },
+  });
+  // Ctrl-C reaches the child from the terminal; SIGTERM is relayed. The child cleans up.
+  process.on("SIGINT", () => undefined);
+  process.on("SIGTERM", () => child.kill("SIGTERM"));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal === null ? 1 : 2)));
+  return true;
+}
+
+/**
+ * What every benchmark entry point does around its run: accept only `--quick`, run with
+ * BENCH_NODE_OPTIONS, exit if the run overstays its watchdog, and exit with the run's outcome.
  */
 export function runBenchmark(
   script: string,
@@ -15,6 +44,7 @@ export function runBenchmark(
     );
     process.exit(2);
   }
+  if (reexecWithNodeOptions()) return;
   const quick = args.includes("--quick");
   const minutes = quick ? options.watchdogMinutes.quick : options.watchdogMinutes.full;
   setTimeout(() => {

@@ -10,6 +10,8 @@ export interface MachineInfo {
   memTotalBytes: number;
   os: string;
   node: string;
+  /** NODE_OPTIONS of the benchmark process (bench/cli.ts BENCH_NODE_OPTIONS). */
+  nodeOptions: string;
   redisServer: string;
   bullmq: string;
   ioredis: string;
@@ -52,6 +54,7 @@ export function describeMachine(): MachineInfo {
     memTotalBytes: totalmem(),
     os: `${type()} ${release()}`,
     node: process.version,
+    nodeOptions: process.env.NODE_OPTIONS ?? "",
     redisServer: execFileSync(redisServerBinary(), ["--version"], { encoding: "utf8" }).trim(),
     bullmq: packageVersion("bullmq"),
     ioredis: packageVersion("ioredis"),

@@ -57,12 +57,47 @@ export class Alarm {
 export const FINISHED_EXPIRY_INTERVAL_MS = 1_000;
 
 /**
- * While tasks keep falling due, the task loop runs at most one pass per tick of this length (on
- * the Redis clock, the same ticks for every shard): a task due while the loop is busy fires at
- * most this late, instead of each millisecond's tasks costing a script call of their own. A loop
- * that had nothing to move fires the next task at its due time.
+ * When a shard's task loop may pass next. A loop that moves tasks at most `perSecond` times a
+ * second on average (bursts of `burst`) passes at each due time, so a task fires on time. Beyond
+ * that (many tasks due at many different instants), it passes once per tick of `tickMs` on the
+ * Redis clock, the same ticks on every shard: what falls due within a tick moves in one call, a
+ * task fires at most one tick late, and the shards make their tasks ready together, so that one
+ * lease round collects from all of them. It leaves ticking once half its burst has built up
+ * again (the load dropped).
  */
-export const BUSY_TICK_MS = 10;
+export class FiringPace {
+  private tokens: number;
+  private lastMs: number | undefined;
+  private ticking = false;
+
+  constructor(
+    readonly tickMs = 10,
+    readonly perSecond = 100,
+    readonly burst = 20,
+  ) {
+    this.tokens = burst;
+  }
+
+  /** After a pass at `nowMs` (Redis clock) that moved tasks or not: the earliest next pass. */
+  next(nowMs: number, moved: boolean): number {
+    if (this.lastMs !== undefined) {
+      const refill = (Math.max(0, nowMs - this.lastMs) * this.perSecond) / 1000;
+      this.tokens = Math.min(this.burst, this.tokens + refill);
+    }
+    this.lastMs = nowMs;
+    if (moved) {
+      if (this.ticking) {
+        if (this.tokens >= this.burst / 2) this.ticking = false;
+        else this.tokens = Math.max(0, this.tokens - 1);
+      } else if (this.tokens >= 1) {
+        this.tokens -= 1;
+      } else {
+        this.ticking = true;
+      }
+    }
+    return this.ticking ? (Math.floor(nowMs / this.tickMs) + 1) * this.tickMs : nowMs;
+  }
+}
 
 /** What one pass of a loop found: the next instant to look again, and whether it moved anything. */
 interface PassResult {
@@ -107,8 +142,8 @@ export class FiringLoop {
     this.running = true;
     this.done = this.measureClock().then(async () => {
       await Promise.all([
-        this.run("firing", this.taskAlarm, () => this.taskPass(), BUSY_TICK_MS),
-        this.run("schedule", this.scheduleAlarm, () => this.schedulePass(), 0),
+        this.run("firing", this.taskAlarm, () => this.taskPass(), new FiringPace()),
+        this.run("schedule", this.scheduleAlarm, () => this.schedulePass(), undefined),
       ]);
     });
   }
@@ -158,7 +193,7 @@ export class FiringLoop {
     name: string,
     alarm: Alarm,
     pass: () => Promise<PassResult>,
-    busyTickMs: number,
+    pace: FiringPace | undefined,
   ): Promise<void> {
     let failures = 0;
     while (this.running) {
@@ -168,11 +203,7 @@ export class FiringLoop {
         const now = this.redisNow();
         let sleepMs =
           nextMs === undefined ? this.maxIdleMs : Math.min(this.maxIdleMs, nextMs - now);
-        // Busy (this pass moved something): not before the next tick, so that what falls due
-        // meanwhile moves in one call, and the shards' passes, on the same ticks, make their
-        // tasks ready together (lease rounds then collect from every shard at once).
-        if (moved && busyTickMs > 0)
-          sleepMs = Math.max(sleepMs, (Math.floor(now / busyTickMs) + 1) * busyTickMs - now);
+        if (pace !== undefined) sleepMs = Math.max(sleepMs, pace.next(now, moved) - now);
         await alarm.sleep(Math.max(sleepMs, moved ? 0 : 1));
       } catch (error) {
         if (isDdqError(error, "STALE_EPOCH")) {

@@ -469,6 +469,26 @@ describe("chart charts/ddq", () => {
     expect(envValue(ddqContainer(objects, "scheduler"), "DDQ_LEADERSHIP")).toBe("redis");
   });
 
+  it("sizes the heaps: the scheduler's young generation, the operator's old generation", async () => {
+    const defaults = await renderChart(helm, { valueSet: "minimal" });
+    expect(envValue(ddqContainer(defaults.objects, "scheduler"), "NODE_OPTIONS")).toBe(
+      "--max-semi-space-size=64",
+    );
+    expect(envValue(ddqContainer(defaults.objects, "operator"), "NODE_OPTIONS")).toBe(
+      "--max-old-space-size=160",
+    );
+    const nodeDefaults = await renderChart(helm, {
+      valueSet: "minimal",
+      set: ["scheduler.semiSpaceMiB=0", "operator.heapLimitMiB=0"],
+    });
+    expect(envValue(ddqContainer(nodeDefaults.objects, "scheduler"), "NODE_OPTIONS")).toBe(
+      undefined,
+    );
+    expect(envValue(ddqContainer(nodeDefaults.objects, "operator"), "NODE_OPTIONS")).toBe(
+      undefined,
+    );
+  });
+
   it("uses an existing auth Secret instead of generating one", async () => {
     const { objects } = await renderChart(helm, {
       valueSet: "minimal",
