@@ -7,7 +7,7 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { DdqError, invalidArgument, isDdqError } from "./engine/errors.js";
 import { streamHeads, StreamTail, trimmedPast } from "./engine/eventStreams.js";
 import { readEach, type RedisClient } from "./engine/redisClient.js";
-import { FiringLoop } from "./engine/firingLoop.js";
+import { FiringLoop, FiringPace } from "./engine/firingLoop.js";
 import { ShardKeys } from "./engine/keys.js";
 import {
   DEFAULT_DEFAULTS,
@@ -143,6 +143,8 @@ export class Scheduler {
   readonly cron: CronScheduler;
   private readonly engines = new Map<number, ShardEngine>();
   private readonly loops = new Map<number, FiringLoop>();
+  /** When the led shards' task loops pass (shared: see FiringPace). */
+  private readonly firingPace = new FiringPace();
   private readonly readyWaiters = new ReadyWaiters();
   private readonly ids = new UlidGenerator();
   private readonly settings: ShardEngineSettings;
@@ -296,16 +298,21 @@ export class Scheduler {
     const keys = new ShardKeys(this.prefix, shard);
     const engine = new ShardEngine(this.scripts, keys, epoch, this.settings);
     this.engines.set(shard, engine);
-    const loop = new FiringLoop(engine, this.redis, {
-      onReady: (topic) => {
-        this.notifyReady(shard, topic);
+    const loop = new FiringLoop(
+      engine,
+      this.redis,
+      {
+        onReady: (topic) => {
+          this.notifyReady(shard, topic);
+        },
+        onFencedOff: () => {
+          this.elector.lost(shard);
+        },
+        fireSchedules: (scheduleIds, nowMs) => this.cron.fireDue(shard, scheduleIds, nowMs),
+        log: this.log,
       },
-      onFencedOff: () => {
-        this.elector.lost(shard);
-      },
-      fireSchedules: (scheduleIds, nowMs) => this.cron.fireDue(shard, scheduleIds, nowMs),
-      log: this.log,
-    });
+      this.firingPace,
+    );
     this.loops.set(shard, loop);
     this.led = [...this.engines.keys()].sort((a, b) => a - b);
     void this.subscriber.subscribe(keys.wakeChannel).catch((error: unknown) => {
