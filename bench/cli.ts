@@ -1,24 +1,25 @@
 import { spawn } from "node:child_process";
 
 /**
- * V8 options of every benchmark process (both engines run in it; the end-to-end benchmark's
- * scheduler process inherits them): a 64 MiB young-generation semi-space, as the chart gives the
- * scheduler (`scheduler.semiSpaceMiB`). With Node's default (16 MiB) on this 2-core machine,
- * objects that live a few tens of milliseconds (tasks in flight) were promoted, and the old
- * generation's collections paused the event loop for 20-30 ms every few seconds: docs/BENCHMARKS.md.
+ * V8 options the cron and end-to-end benchmarks run with (both engines share the benchmark
+ * process; the end-to-end benchmark's `ddq scheduler` process inherits them): a 64 MiB
+ * young-generation semi-space, what the chart gives the scheduler (`scheduler.semiSpaceMiB`).
+ * With Node's default (16 MiB), tasks in flight were promoted and the old generation's
+ * collections paused the event loop for 20-30 ms every few seconds, which set the cron
+ * benchmark's p99. The engine benchmark keeps Node's defaults: docs/BENCHMARKS.md.
  */
-export const BENCH_NODE_OPTIONS = "--max-semi-space-size=64";
+export const SCHEDULER_NODE_OPTIONS = "--max-semi-space-size=64";
 
 /**
- * Runs this process again with BENCH_NODE_OPTIONS in NODE_OPTIONS unless they are set (V8 sizes
+ * Runs this process again with `options` added to NODE_OPTIONS unless they are there (V8 sizes
  * its heap at start-up). Returns true in the parent, which then only relays the child's exit.
  */
-function reexecWithNodeOptions(): boolean {
+function reexecWithNodeOptions(options: string): boolean {
   const current = process.env.NODE_OPTIONS ?? "";
-  if (current.includes(BENCH_NODE_OPTIONS)) return false;
+  if (current.includes(options)) return false;
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
-    env: { ...process.env, NODE_OPTIONS: `${current} ${BENCH_NODE_OPTIONS}`.trim() },
+    env: { ...process.env, NODE_OPTIONS: `${current} ${options}`.trim() },
   });
   // Ctrl-C reaches the child from the terminal; SIGTERM is relayed. The child cleans up.
   process.on("SIGINT", () => undefined);
@@ -28,13 +29,18 @@ function reexecWithNodeOptions(): boolean {
 }
 
 /**
- * What every benchmark entry point does around its run: accept only `--quick`, run with
- * BENCH_NODE_OPTIONS, exit if the run overstays its watchdog, and exit with the run's outcome.
+ * What every benchmark entry point does around its run: accept only `--quick`, run with its
+ * `nodeOptions` (if any), exit if the run overstays its watchdog, and exit with the run's outcome.
  */
 export function runBenchmark(
   script: string,
   main: (quick: boolean) => Promise<void>,
-  options: { watchdogMinutes: { quick: number; full: number }; failureCode?: () => number },
+  options: {
+    watchdogMinutes: { quick: number; full: number };
+    failureCode?: () => number;
+    /** Added to NODE_OPTIONS (the process runs itself again with them). */
+    nodeOptions?: string;
+  },
 ): void {
   const args = process.argv.slice(2);
   const unknownArgs = args.filter((a) => a !== "--quick");
@@ -44,7 +50,7 @@ export function runBenchmark(
     );
     process.exit(2);
   }
-  if (reexecWithNodeOptions()) return;
+  if (options.nodeOptions !== undefined && reexecWithNodeOptions(options.nodeOptions)) return;
   const quick = args.includes("--quick");
   const minutes = quick ? options.watchdogMinutes.quick : options.watchdogMinutes.full;
   setTimeout(() => {

@@ -5,7 +5,7 @@
  *   npx tsx bench/cron.ts            10,000 schedules for 60 s, writes bench/results/cron.json
  *   npx tsx bench/cron.ts --quick    1,000 schedules for 10 s, writes cron.quick.json
  */
-import { runBenchmark } from "./cli.js";
+import { runBenchmark, SCHEDULER_NODE_OPTIONS } from "./cli.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -551,4 +551,5 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 runBenchmark("bench/cron.ts", main, {
   watchdogMinutes: { quick: 10, full: 30 },
   failureCode: () => (interrupted ? 130 : 1),
+  nodeOptions: SCHEDULER_NODE_OPTIONS,
 });

@@ -20,7 +20,7 @@ import { TaskSpec } from "../proto/gen/ddq/v1/task.js";
 import { Worker } from "../worker/worker.js";
 import { LOOPBACK_LISTENERS, startCli, waitReady, type CliProcess } from "../test/api/support.js";
 import { withFreshRedis } from "./benchRedis.js";
-import { runBenchmark } from "./cli.js";
+import { runBenchmark, SCHEDULER_NODE_OPTIONS } from "./cli.js";
 import { ddqRevision, describeMachine } from "./machine.js";
 import { RATIO_NOTE, renderResults, resultRow } from "./report.js";
 import { withTimeout } from "./timeouts.js";
@@ -314,4 +314,7 @@ async function main(quick: boolean): Promise<void> {
   console.log(renderResults(rows));
 }
 
-runBenchmark("bench/e2e.ts", main, { watchdogMinutes: { quick: 10, full: 30 } });
+runBenchmark("bench/e2e.ts", main, {
+  watchdogMinutes: { quick: 10, full: 30 },
+  nodeOptions: SCHEDULER_NODE_OPTIONS,
+});

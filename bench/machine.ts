@@ -10,7 +10,7 @@ export interface MachineInfo {
   memTotalBytes: number;
   os: string;
   node: string;
-  /** NODE_OPTIONS of the benchmark process (bench/cli.ts BENCH_NODE_OPTIONS). */
+  /** NODE_OPTIONS of the benchmark process (bench/cli.ts SCHEDULER_NODE_OPTIONS). */
   nodeOptions: string;
   redisServer: string;
   bullmq: string;
