@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkCronSpec } from "../../scheduler/cron/cronSpec.js";
 import { ShardKeys } from "../../scheduler/engine/keys.js";
 import { DEFAULT_DEFAULTS, DEFAULT_LIMITS } from "../../scheduler/engine/model.js";
-import { ScriptRunner } from "../../scheduler/engine/scripts.js";
-import { ShardEngine, type CronFireRequest } from "../../scheduler/engine/shardEngine.js";
+import type { CronFireRequest, ShardEngine } from "../../scheduler/engine/shardEngine.js";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { useFreshRedisDatabase } from "../env/testContext.js";
+import { openShardEngine } from "../scheduler/support.js";
 
 let db: RedisDatabase;
 let redis: Redis;
@@ -20,14 +20,7 @@ const keys = new ShardKeys("replace", 0);
 beforeAll(async () => {
   db = await useFreshRedisDatabase();
   redis = new Redis(db.url);
-  const epoch = String(await redis.incr(keys.epoch));
-  engine = new ShardEngine(new ScriptRunner(redis), keys, epoch, {
-    maxHorizonMs: DEFAULT_LIMITS.maxHorizonMs,
-    eventsMaxLen: 1000,
-    idempotencyRetentionMs: 60_000,
-    finishedRetentionMs: 60_000,
-    leaseRequestRetentionMs: 60_000,
-  });
+  engine = await openShardEngine(redis, keys);
 });
 afterAll(async () => {
   redis.disconnect();

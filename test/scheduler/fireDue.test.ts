@@ -1,14 +1,14 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ShardKeys } from "../../scheduler/engine/keys.js";
-import { ScriptRunner } from "../../scheduler/engine/scripts.js";
-import { ShardEngine } from "../../scheduler/engine/shardEngine.js";
+import type { ShardEngine } from "../../scheduler/engine/shardEngine.js";
 import { formatTaskId, UlidGenerator } from "../../scheduler/engine/taskId.js";
 import { prepareTask } from "../../scheduler/engine/validation.js";
 import { DEFAULT_DEFAULTS, DEFAULT_LIMITS } from "../../scheduler/engine/model.js";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { useFreshRedisDatabase } from "../env/testContext.js";
 import { waitFor } from "../env/waitFor.js";
+import { openShardEngine } from "./support.js";
 
 // fireDue moves every topic's due tasks in one call and tells the firing loop what comes next.
 let db: RedisDatabase;
@@ -20,14 +20,7 @@ const ids = new UlidGenerator();
 beforeAll(async () => {
   db = await useFreshRedisDatabase();
   redis = new Redis(db.url);
-  const epoch = String(await redis.incr(keys.epoch));
-  engine = new ShardEngine(new ScriptRunner(redis), keys, epoch, {
-    maxHorizonMs: DEFAULT_LIMITS.maxHorizonMs,
-    eventsMaxLen: 10_000,
-    idempotencyRetentionMs: 60_000,
-    finishedRetentionMs: 60_000,
-    leaseRequestRetentionMs: 60_000,
-  });
+  engine = await openShardEngine(redis, keys, { eventsMaxLen: 10_000 });
 });
 afterAll(async () => {
   redis.disconnect();

@@ -1,13 +1,13 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ShardKeys } from "../../scheduler/engine/keys.js";
-import { ScriptRunner } from "../../scheduler/engine/scripts.js";
-import { ShardEngine } from "../../scheduler/engine/shardEngine.js";
+import type { ShardEngine } from "../../scheduler/engine/shardEngine.js";
 import { formatTaskId, UlidGenerator } from "../../scheduler/engine/taskId.js";
 import { prepareTask } from "../../scheduler/engine/validation.js";
 import { DEFAULT_DEFAULTS, DEFAULT_LIMITS } from "../../scheduler/engine/model.js";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { useFreshRedisDatabase } from "../env/testContext.js";
+import { openShardEngine } from "./support.js";
 
 // ioredis resends in-flight commands after a reconnect, so every script may run twice with the
 // same arguments. Each must then have the effect of running once.
@@ -19,15 +19,7 @@ const keys = new ShardKeys("resend", 0);
 beforeAll(async () => {
   db = await useFreshRedisDatabase();
   redis = new Redis(db.url);
-  const scripts = new ScriptRunner(redis);
-  const epoch = String(await redis.incr(keys.epoch));
-  engine = new ShardEngine(scripts, keys, epoch, {
-    maxHorizonMs: DEFAULT_LIMITS.maxHorizonMs,
-    eventsMaxLen: 10_000,
-    idempotencyRetentionMs: 60_000,
-    finishedRetentionMs: 60_000,
-    leaseRequestRetentionMs: 60_000,
-  });
+  engine = await openShardEngine(redis, keys, { eventsMaxLen: 10_000 });
 });
 afterAll(async () => {
   redis.disconnect();
