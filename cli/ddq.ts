@@ -72,6 +72,7 @@ const STRING_FLAGS = [
   "from",
   "resume-after",
   "page-token",
+  "request-id",
   // components
   "grpc-listen",
   "health-listen",

@@ -295,8 +295,9 @@ export class DdqClient {
     return this.invoke((m, o, c) => this.cron.resumeSchedule({ id }, m, o, c));
   }
 
-  triggerSchedule(id: string): Promise<TriggerScheduleResponse> {
-    return this.invoke((m, o, c) => this.cron.triggerSchedule({ id }, m, o, c));
+  /** `requestId`: a resend with the same id returns the first call's occurrence (API.md). */
+  triggerSchedule(id: string, requestId = ""): Promise<TriggerScheduleResponse> {
+    return this.invoke((m, o, c) => this.cron.triggerSchedule({ id, requestId }, m, o, c));
   }
 
   previewSchedule(id: string, count = 10): Promise<PreviewScheduleResponse> {

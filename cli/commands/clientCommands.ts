@@ -393,7 +393,7 @@ export async function cronCommand(io: CommandIo): Promise<number> {
         process.stdout.write(`resumed ${id()}\n`);
         return 0;
       case "trigger": {
-        const result = await client.triggerSchedule(id());
+        const result = await client.triggerSchedule(id(), io.settings.string("request-id") ?? "");
         if (io.format === "json") printJson(result);
         else process.stdout.write(`triggered ${result.occurrenceId}\n`);
         return 0;

@@ -280,7 +280,12 @@ export function cronServiceHandlers(
       "TriggerSchedule",
       (request, context) =>
         router.singleShard(CronServiceService.triggerSchedule, request, context, async () => ({
-          occurrenceId: (await cron.trigger(request.id)).occurrenceId,
+          occurrenceId: (
+            await cron.trigger(
+              request.id,
+              request.requestId === "" ? {} : { requestId: request.requestId },
+            )
+          ).occurrenceId,
         })),
     ),
     previewSchedule: guard.unary<PreviewScheduleRequest, PreviewScheduleResponse>(

@@ -3,7 +3,7 @@
  * preview, and firing a due schedule (called by the shard's firing loop). Each occurrence is an
  * ordinary task. Semantics: docs/CRON.md; exactly-once argument: docs/CORRECTNESS.md.
  */
-import { DdqError } from "../engine/errors.js";
+import { DdqError, invalidArgument } from "../engine/errors.js";
 import { ShardKeys } from "../engine/keys.js";
 import { readEach, type RedisClient } from "../engine/redisClient.js";
 import type { EngineDefaults, EngineLimits } from "../engine/model.js";
@@ -97,6 +97,9 @@ function optionalNumber(value: string | null | undefined): number | undefined {
  * Replace decide at the slot, because whether an earlier occurrence still runs is only known then.
  */
 export const CREATE_AHEAD_MS = 500;
+
+/** Longest request id of a manual trigger (it becomes part of a Redis key). */
+export const MAX_TRIGGER_REQUEST_ID_LENGTH = 128;
 
 /**
  * Schedules planned and applied per script call when many are due at once: small enough that a
@@ -352,10 +355,23 @@ export class CronScheduler {
   /**
    * Runs a manual occurrence now, obeying the concurrency policy: Forbid answers
    * FAILED_PRECONDITION while an occurrence runs; Replace cancels the running ones (in the same
-   * script call that creates the new one).
+   * script call that creates the new one). With a `requestId`, a resend within the request memo
+   * retention (10 minutes by default) answers the first call's occurrence instead of running
+   * another.
    */
-  async trigger(scheduleId: string, nowMs = Date.now()): Promise<{ occurrenceId: string }> {
+  async trigger(
+    scheduleId: string,
+    options: { requestId?: string; nowMs?: number } = {},
+  ): Promise<{ occurrenceId: string }> {
     validateScheduleId(scheduleId);
+    const requestId = options.requestId ?? "";
+    if (requestId.length > MAX_TRIGGER_REQUEST_ID_LENGTH) {
+      throw invalidArgument(
+        "requestId",
+        `must be at most ${MAX_TRIGGER_REQUEST_ID_LENGTH} characters, got ${requestId.length}`,
+      );
+    }
+    const nowMs = options.nowMs ?? Date.now();
     const shard = this.shardOf(scheduleId);
     const keys = this.keys(scheduleId);
     const [specJson = null, generation = null] = await this.host.redis.hmget(
@@ -367,22 +383,26 @@ export class CronScheduler {
       throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
     const checked = this.checkedSpec(scheduleId, generation, specJson);
     const [result] = await this.host.onShard(shard, (engine) =>
-      engine.cronFire(checked.task.topic, [
-        {
-          scheduleId,
-          expectedGeneration: generation,
-          expectedNextSlot: "",
-          nextSlotMs: undefined,
-          fireAtMs: undefined,
-          concurrencyPolicy: checked.concurrencyPolicy,
-          task: checked.task,
-          fire: [{ slotMs: nowMs, dueAtMs: nowMs }],
-          missed: [],
-          missedCount: 0,
-          missedHistoryLimit: checked.missedHistoryLimit,
-          manual: true,
-        },
-      ]),
+      engine.cronFire(
+        checked.task.topic,
+        [
+          {
+            scheduleId,
+            expectedGeneration: generation,
+            expectedNextSlot: "",
+            nextSlotMs: undefined,
+            fireAtMs: undefined,
+            concurrencyPolicy: checked.concurrencyPolicy,
+            task: checked.task,
+            fire: [{ slotMs: nowMs, dueAtMs: nowMs }],
+            missed: [],
+            missedCount: 0,
+            missedHistoryLimit: checked.missedHistoryLimit,
+            manual: true,
+          },
+        ],
+        requestId,
+      ),
     );
     if (result?.status === "notfound")
       throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
@@ -392,8 +412,10 @@ export class CronScheduler {
         `schedule ${scheduleId} forbids concurrent runs and an occurrence is still running`,
       );
     }
-    this.host.notifyReady(shard, checked.task.topic);
-    return { occurrenceId: formatOccurrenceId(scheduleId, nowMs, shard, true) };
+    // A resent trigger answers the first call's slot; a new one, this call's.
+    const slotMs = result !== undefined && result.manualSlotMs > 0 ? result.manualSlotMs : nowMs;
+    if ((result?.created ?? 0) > 0) this.host.notifyReady(shard, checked.task.topic);
+    return { occurrenceId: formatOccurrenceId(scheduleId, slotMs, shard, true) };
   }
 
   private async deferFire(

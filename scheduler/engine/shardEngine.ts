@@ -19,6 +19,7 @@ export interface ShardEngineSettings {
   eventsMaxLen: number;
   idempotencyRetentionMs: number;
   finishedRetentionMs: number;
+  /** How long a lease request id, or a trigger request id, is remembered for resends. */
   leaseRequestRetentionMs: number;
 }
 
@@ -112,6 +113,8 @@ export interface CronFireResult {
   existing: number;
   /** Of `created`, how many were due already and went straight to the ready queue. */
   createdReady: number;
+  /** The slot of the manual occurrence created, or answered again for a resent trigger; 0: none. */
+  manualSlotMs: number;
 }
 
 export interface AckItem {
@@ -589,9 +592,15 @@ export class ShardEngine {
 
   /**
    * Applies fire plans of schedules of one topic (cronFire.lua), each atomically; one answer per
-   * plan, in order. Every plan's task must have `topic`.
+   * plan, in order. Every plan's task must have `topic`. `triggerRequestId` (a manual trigger's,
+   * with one plan): a resend within the request memo retention answers the first call's
+   * occurrence again.
    */
-  async cronFire(topic: string, requests: readonly CronFireRequest[]): Promise<CronFireResult[]> {
+  async cronFire(
+    topic: string,
+    requests: readonly CronFireRequest[],
+    triggerRequestId = "",
+  ): Promise<CronFireResult[]> {
     const k = this.keys;
     const args: ScriptArg[] = [
       this.epoch,
@@ -600,6 +609,8 @@ export class ShardEngine {
       k.wakeChannel,
       this.shard,
       this.settings.finishedRetentionMs,
+      triggerRequestId,
+      this.settings.leaseRequestRetentionMs,
       requests.length,
     ];
     for (const request of requests) {
@@ -658,7 +669,7 @@ export class ShardEngine {
       ),
     );
     const results: CronFireResult[] = [];
-    for (let i = 0; i < reply.length; i += 5) {
+    for (let i = 0; i < reply.length; i += 6) {
       const status = replyString(reply[i]);
       results.push({
         status: status === "ok" || status === "stale" ? status : "notfound",
@@ -666,6 +677,7 @@ export class ShardEngine {
         skipped: replyNumber(reply[i + 2]),
         existing: replyNumber(reply[i + 3]),
         createdReady: replyNumber(reply[i + 4]),
+        manualSlotMs: replyNumber(reply[i + 5]),
       });
     }
     return results;

@@ -574,6 +574,37 @@ describe("CronService", () => {
       },
     );
     await expectStatus(client.triggerSchedule("br-forbid"), GrpcCode.FAILED_PRECONDITION);
+    // A resend of the first call (same request id) is not a second run: it gets its occurrence.
+    await client.upsertSchedule(
+      ScheduleSpec.fromPartial({
+        id: "br-forbid-resend",
+        schedules: ["@yearly"],
+        concurrencyPolicy: ConcurrencyPolicy.CONCURRENCY_POLICY_FORBID,
+        task: { topic: "br.forbid" },
+      }),
+    );
+    const first = await client.triggerSchedule("br-forbid-resend", "deploy-1");
+    const resent = await client.triggerSchedule("br-forbid-resend", "deploy-1");
+    expect(resent.occurrenceId).toBe(first.occurrenceId);
+    await expectStatus(
+      client.triggerSchedule("br-forbid-resend", "deploy-2"),
+      GrpcCode.FAILED_PRECONDITION,
+    );
+  });
+
+  it("TriggerSchedule with a request id over 128 characters -> INVALID_ARGUMENT request_id", async () => {
+    await client.upsertSchedule(
+      ScheduleSpec.fromPartial({
+        id: "br-trigger-id",
+        schedules: ["@yearly"],
+        task: { topic: "t" },
+      }),
+    );
+    await expectStatus(
+      client.triggerSchedule("br-trigger-id", "r".repeat(129)),
+      GrpcCode.INVALID_ARGUMENT,
+      "request_id",
+    );
   });
 });
 

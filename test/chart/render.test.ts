@@ -487,6 +487,12 @@ describe("chart charts/ddq", () => {
     expect(envValue(ddqContainer(nodeDefaults.objects, "operator"), "NODE_OPTIONS")).toBe(
       undefined,
     );
+    // A NODE_OPTIONS of the user's (extraEnv) replaces the chart's: one entry, theirs.
+    const own = await renderChart(helm, { valueSet: "everything-enabled" });
+    const scheduler = ddqContainer(own.objects, "scheduler");
+    expect((scheduler.env ?? []).filter((e) => e.name === "NODE_OPTIONS")).toEqual([
+      { name: "NODE_OPTIONS", value: "--max-old-space-size=384" },
+    ]);
   });
 
   it("uses an existing auth Secret instead of generating one", async () => {

@@ -93,6 +93,24 @@ describe("cron schedules on a real redis-server", () => {
     expect(beat.cancelRequested).toBe(true);
   });
 
+  it("a resent trigger (same request id) answers the first occurrence and runs nothing more", async () => {
+    scheduler = await startTestScheduler(db);
+    await scheduler.cron.upsert({ ...everySecond("resend"), timing: { schedules: ["0 0 1 1 *"] } });
+    const t0 = Date.now();
+    const first = await scheduler.cron.trigger("resend", { requestId: "r-1", nowMs: t0 });
+    const resent = await scheduler.cron.trigger("resend", { requestId: "r-1", nowMs: t0 + 1_000 });
+    expect(resent.occurrenceId).toBe(first.occurrenceId);
+    expect(parseOccurrenceId(first.occurrenceId)?.slotMs).toBe(t0);
+    const other = await scheduler.cron.trigger("resend", { requestId: "r-2", nowMs: t0 - 1 });
+    expect(other.occurrenceId).not.toBe(first.occurrenceId);
+    expect((await scheduler.cron.get("resend")).runs).toBe(2);
+    const leased = await scheduler.lease({ topics: ["cron-resend"], max: 10, waitMs: 3_000 });
+    expect(leased.map((t) => t.id).sort()).toEqual([first.occurrenceId, other.occurrenceId].sort());
+    await expect(
+      scheduler.cron.trigger("resend", { requestId: "x".repeat(129) }),
+    ).rejects.toSatisfy((e) => isDdqError(e, "INVALID_ARGUMENT"));
+  });
+
   it("trigger-now creates a manual occurrence under Allow, and pause/resume stop and restart slots", async () => {
     scheduler = await startTestScheduler(db);
     await scheduler.cron.upsert({ ...everySecond("manual"), timing: { schedules: ["0 0 1 1 *"] } });

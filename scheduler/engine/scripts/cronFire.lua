@@ -14,7 +14,11 @@
 
   ARGV[1] epoch  ARGV[2] topic  ARGV[3] events max length  ARGV[4] wake channel  ARGV[5] shard
   ARGV[6] finished retention ms (of occurrences cancelled by Replace)
-  ARGV[7] number of schedules (s), then s plans, each:
+  ARGV[7] trigger request id ("" = none; only with one manual plan): a call with a request id
+    that created an occurrence within the memo retention answers that occurrence again ("ok",
+    nothing created, 1 existing, its slot) instead of creating another
+  ARGV[8] trigger request memo retention ms
+  ARGV[9] number of schedules (s), then s plans, each:
     schedule id, manual (1 | 0), expected generation, expected next slot, new next slot ("" =
     none), new fire-at ("" = none), concurrency policy (Allow | Forbid | Replace), task source:
     "a" followed by the task (priority, max attempts, backoff, lease timeout ms, owner JSON (""),
@@ -25,8 +29,9 @@
     number of slots to fire (f), then f pairs: slot ms, due ms,
     number of missed slots to record (m), then m pairs: slot ms, reason
 
-  Returns s groups of 5: status ("ok" | "stale" | "notfound"), created, skipped (Forbid),
-  already existing, created ready (due already: the caller wakes lease waiters). Errors: STALE_EPOCH.
+  Returns s groups of 6: status ("ok" | "stale" | "notfound"), created, skipped (Forbid),
+  already existing, created ready (due already: the caller wakes lease waiters), and the slot of
+  the manual occurrence created or answered again (0 otherwise). Errors: STALE_EPOCH.
 ]]
 -- @include "common"
 
@@ -39,7 +44,7 @@ local function run()
   local out = {}
   local toReady, toScheduled, prioritized = 0, 0, 0
   local readyArgs, scheduledArgs = {}, {}
-  local pos = 8
+  local pos = 10
 
   local function nextArg()
     local value = ARGV[pos]
@@ -47,7 +52,13 @@ local function run()
     return value
   end
 
-  for _ = 1, tonumber(ARGV[7]) do
+  local triggerKey = ARGV[7] ~= '' and (KEYS[10] .. 'trigger-req:' .. ARGV[7]) or nil
+  if triggerKey then
+    local slot = redis.call('GET', triggerKey)
+    if slot then return {'ok', 0, 0, 1, 0, tonumber(slot)} end
+  end
+
+  for _ = 1, tonumber(ARGV[9]) do
     local sid, manual = nextArg(), nextArg() == '1'
     local expectedGen, expectedNext, newNext, newFireAt = nextArg(), nextArg(), nextArg(), nextArg()
     local policy, source = nextArg(), nextArg()
@@ -74,10 +85,10 @@ local function run()
     if source == 's' and state[1] and state[7] == state[1] then template, priority = state[8], state[9] end
     local o = #out
     if not state[1] then
-      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = 'notfound', 0, 0, 0, 0
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] = 'notfound', 0, 0, 0, 0, 0
     elseif (not manual and (state[1] ~= expectedGen or state[2] ~= expectedNext or state[3] == '1'))
       or (source == 's' and not (template and priority and state[1] == expectedGen)) then
-      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = 'stale', 0, 0, 0, 0
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] = 'stale', 0, 0, 0, 0, 0
     else
       local created, skipped, existing, createdReady = 0, 0, 0, 0
       local lastSlot
@@ -185,7 +196,13 @@ local function run()
           redis.call('ZADD', KEYS[2], newFireAt, sid)
         end
       end
-      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = 'ok', created, skipped, existing, createdReady
+      local manualSlot = 0
+      if manual and lastSlot then
+        manualSlot = tonumber(lastSlot)
+        if triggerKey then redis.call('SET', triggerKey, lastSlot, 'PX', ARGV[8]) end
+      end
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] =
+        'ok', created, skipped, existing, createdReady, manualSlot
     end
   end
 

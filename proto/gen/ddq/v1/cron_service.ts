@@ -392,6 +392,12 @@ export interface ResumeScheduleResponse {
 
 export interface TriggerScheduleRequest {
   id: string;
+  /**
+   * Makes a resend safe (a client-chosen unique string, at most 128 characters): a call with the
+   * request id of an earlier call that ran an occurrence, within 10 minutes, returns that
+   * occurrence instead of running another. Empty: every call runs a new occurrence.
+   */
+  requestId: string;
 }
 
 export interface TriggerScheduleResponse {
@@ -2235,13 +2241,16 @@ export const ResumeScheduleResponse: MessageFns<ResumeScheduleResponse> = {
 };
 
 function createBaseTriggerScheduleRequest(): TriggerScheduleRequest {
-  return { id: "" };
+  return { id: "", requestId: "" };
 }
 
 export const TriggerScheduleRequest: MessageFns<TriggerScheduleRequest> = {
   encode(message: TriggerScheduleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== "") {
       writer.uint32(10).string(message.id);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(18).string(message.requestId);
     }
     return writer;
   },
@@ -2267,6 +2276,14 @@ export const TriggerScheduleRequest: MessageFns<TriggerScheduleRequest> = {
             message.id = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2280,13 +2297,23 @@ export const TriggerScheduleRequest: MessageFns<TriggerScheduleRequest> = {
   },
 
   fromJSON(object: any): TriggerScheduleRequest {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
   },
 
   toJSON(message: TriggerScheduleRequest): unknown {
     const obj: any = {};
     if (message.id !== "") {
       obj.id = message.id;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
     }
     return obj;
   },
@@ -2297,6 +2324,7 @@ export const TriggerScheduleRequest: MessageFns<TriggerScheduleRequest> = {
   fromPartial(object: DeepPartial<TriggerScheduleRequest>): TriggerScheduleRequest {
     const message = createBaseTriggerScheduleRequest();
     message.id = object.id ?? "";
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
