@@ -321,11 +321,16 @@ export class Scheduler {
     loop.start();
     if (this.advertiseAddress !== undefined) {
       void this.redis
-        .hset(this.routesKey, String(shard), `${this.identity} ${this.advertiseAddress}`)
+        .hset(this.routesKey, String(shard), this.ownRoute(this.advertiseAddress))
         .catch((error: unknown) => {
           this.log(`shard ${shard}: recording the route failed: ${String(error)}`);
         });
     }
+  }
+
+  /** This replica's entry in the routes hash. */
+  private ownRoute(address: string): string {
+    return `${this.identity} ${address}`;
   }
 
   private get routesKey(): string {
@@ -377,6 +382,18 @@ export class Scheduler {
     const loop = this.loops.get(shard);
     this.loops.delete(shard);
     void loop?.stop();
+    if (this.advertiseAddress !== undefined) {
+      // Sent before stop()'s QUIT, so it runs even when the whole replica is stopping.
+      this.scripts
+        .run(
+          "releaseRoute",
+          [this.routesKey],
+          [String(shard), this.ownRoute(this.advertiseAddress)],
+        )
+        .catch((error: unknown) => {
+          this.log(`shard ${shard}: removing the route failed: ${String(error)}`);
+        });
+    }
     if (!this.stopped) {
       void this.subscriber
         .unsubscribe(new ShardKeys(this.prefix, shard).wakeChannel)

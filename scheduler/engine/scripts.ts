@@ -16,6 +16,7 @@ export const SCRIPT_NAMES = [
   "expireFinished",
   "acquireLeader",
   "releaseLeader",
+  "releaseRoute",
   "bumpEpoch",
   "cronUpsert",
   "cronFire",
