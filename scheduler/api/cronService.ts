@@ -292,10 +292,9 @@ export function cronServiceHandlers(
       "PreviewSchedule",
       async (request) => {
         const count = request.count === 0 ? 10 : request.count;
-        const status = await cron.get(request.id);
-        const fires = await cron.preview(request.id, count);
+        const { timeZone, fires } = await cron.preview(request.id, count);
         return {
-          timeZone: status.spec.timing.timeZone ?? "UTC",
+          timeZone,
           fires: fires.map((f) => ({ time: new Date(f.atMs), localTime: f.wallClock })),
         };
       },

@@ -328,15 +328,25 @@ export class CronScheduler {
   }
 
   /** The next `n` fire times from now, in UTC and in the schedule's zone. */
-  async preview(scheduleId: string, n: number, nowMs = Date.now()): Promise<FirePreview[]> {
+  /** The next `n` fire times of a stored schedule, and its time zone (one read of the spec). */
+  async preview(
+    scheduleId: string,
+    n: number,
+    nowMs = Date.now(),
+  ): Promise<{ timeZone: string; fires: FirePreview[] }> {
     if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PREVIEW) {
       throw new DdqError("INVALID_ARGUMENT", `n: must be from 1 to ${MAX_PREVIEW}`, "n");
     }
-    const status = await this.get(scheduleId);
-    const checked = checkCronSpec(status.spec, this.host.limits, this.host.defaults, {
-      full: false,
-    });
-    return previewFires(checked.timing, nowMs, n);
+    validateScheduleId(scheduleId);
+    const [specJson = null, generation = null] = await this.host.redis.hmget(
+      this.keys(scheduleId).cron(scheduleId),
+      "spec",
+      "gen",
+    );
+    if (specJson === null || generation === null)
+      throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
+    const checked = this.checkedSpec(scheduleId, generation, specJson);
+    return { timeZone: checked.timing.timeZone, fires: previewFires(checked.timing, nowMs, n) };
   }
 
   private checkedSpec(scheduleId: string, generation: string, specJson: string): CheckedCronSpec {

@@ -138,7 +138,12 @@ describe("cron schedules on a real redis-server", () => {
       timing: { schedules: ["30 2 * * *"], timeZone: "America/New_York" },
       task: { topic: "cron-preview" },
     });
-    const fires = await scheduler.cron.preview("preview", 3, Date.parse("2027-03-12T12:00:00Z"));
+    const { timeZone, fires } = await scheduler.cron.preview(
+      "preview",
+      3,
+      Date.parse("2027-03-12T12:00:00Z"),
+    );
+    expect(timeZone).toBe("America/New_York");
     expect(fires.map((f) => f.utc)).toEqual([
       "2027-03-13T07:30:00.000Z",
       "2027-03-14T07:00:00.000Z", // 02:30 does not exist: shifted to the transition (03:00 EDT)
