@@ -76,6 +76,11 @@ export function runCommand(
     child.on("close", (code) => {
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A command that exits without reading its input (`lua5.1 -v`) closes the pipe first: the
+    // write then fails with EPIPE, which says nothing the exit code and output do not.
+    child.stdin.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") reject(error);
+    });
     child.stdin.end(input ?? "");
   });
 }
