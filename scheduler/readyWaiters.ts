@@ -7,9 +7,11 @@
  *     `wait` ("parked") and is woken, or until it returns.
  *   - `notify` wakes the longest-parked waiter of the topic. With none parked, it marks every
  *     leasing one instead: each then leases once more rather than parking, since its round may
- *     have read the queue before the new tasks were in it.
- *   - A waiter that returns to its caller while marked, or with as many tasks as it asked for
- *     (more may be ready), passes the notification on (`done`).
+ *     have read the queue before the new tasks were in it. (A waiter registering after the
+ *     notification reads the queue after the tasks were in it.)
+ *   - A woken waiter always leases again before returning. If it returns with as many tasks as
+ *     it asked for (more may be ready), or its round failed (the tasks it was woken for may be
+ *     untouched), it passes the notification on to one parked waiter (`done`).
  *
  * A notification with no waiter at all is not kept: the next lease call reads the queue anyway.
  */
@@ -53,14 +55,15 @@ export class ReadyWaiters {
   }
 
   /**
-   * A waiter returns to its caller with `leased` tasks of the `asked` it wanted: unregisters it
-   * and passes its notifications on (see the class comment).
+   * A waiter returns to its caller with `leased` tasks of the `asked` it wanted, or after its
+   * round `failed`: unregisters it and, when more may be ready or its round failed, passes the
+   * notification on (see the class comment).
    */
-  done(waiter: ReadyWaiter, leased: number, asked: number): void {
+  done(waiter: ReadyWaiter, leased: number, asked: number, failed = false): void {
     this.unregister(waiter);
-    const passOn = new Set(waiter.notifiedTopics);
-    if (leased > 0 && leased >= asked) for (const topic of waiter.topics) passOn.add(topic);
-    for (const topic of passOn) this.notify(topic);
+    if (failed || (leased > 0 && leased >= asked)) {
+      for (const topic of waiter.topics) this.notify(topic);
+    }
   }
 
   /** Waiters registered now, for tests. */
@@ -81,7 +84,7 @@ export class ReadyWaiters {
 
 /** One lease round's registration in ReadyWaiters. */
 export class ReadyWaiter {
-  /** Topics it was notified of while leasing (it must lease again or pass them on). */
+  /** Topics it was notified of while leasing (it leases again instead of parking). */
   readonly notifiedTopics = new Set<string>();
   parked = false;
   private woken = false;

@@ -207,7 +207,7 @@ export class Scheduler {
       redis: this.redis,
       onShard: (shard, write) => this.onShard(shard, write),
       wakeLoop: (shard, atMs) => {
-        this.loops.get(shard)?.wake(atMs);
+        this.loops.get(shard)?.wake(atMs, "schedules");
       },
       notifyReady: (shard, topic) => {
         this.notifyReady(shard, topic);
@@ -321,16 +321,20 @@ export class Scheduler {
     loop.start();
     if (this.advertiseAddress !== undefined) {
       void this.redis
-        .hset(this.routesKey, String(shard), this.ownRoute(this.advertiseAddress))
+        .hset(this.routesKey, String(shard), this.ownRoute(this.advertiseAddress, epoch))
         .catch((error: unknown) => {
           this.log(`shard ${shard}: recording the route failed: ${String(error)}`);
         });
     }
   }
 
-  /** This replica's entry in the routes hash. */
-  private ownRoute(address: string): string {
-    return `${this.identity} ${address}`;
+  /**
+   * This replica's entry in the routes hash for a leadership: "<identity> <address> <epoch>"
+   * (readers use the first two words). The epoch tells this leadership's entry from a later one
+   * of the same replica, so that a late removal cannot delete a fresh route.
+   */
+  private ownRoute(address: string, epoch: string): string {
+    return `${this.identity} ${address} ${epoch}`;
   }
 
   private get routesKey(): string {
@@ -375,6 +379,7 @@ export class Scheduler {
   }
 
   private stopLeading(shard: number): void {
+    const epoch = this.engines.get(shard)?.epoch;
     this.engines.delete(shard);
     this.led = [...this.engines.keys()].sort((a, b) => a - b);
     for (const key of this.emptyReadyQueues)
@@ -382,13 +387,13 @@ export class Scheduler {
     const loop = this.loops.get(shard);
     this.loops.delete(shard);
     void loop?.stop();
-    if (this.advertiseAddress !== undefined) {
+    if (this.advertiseAddress !== undefined && epoch !== undefined) {
       // Sent before stop()'s QUIT, so it runs even when the whole replica is stopping.
       this.scripts
         .run(
           "releaseRoute",
           [this.routesKey],
-          [String(shard), this.ownRoute(this.advertiseAddress)],
+          [String(shard), this.ownRoute(this.advertiseAddress, epoch)],
         )
         .catch((error: unknown) => {
           this.log(`shard ${shard}: removing the route failed: ${String(error)}`);
@@ -546,7 +551,7 @@ export class Scheduler {
             const earliest = Math.min(
               ...created.filter((r) => r.task.state === "scheduled").map((r) => r.task.dueAtMs),
             );
-            if (Number.isFinite(earliest)) this.loops.get(group.shard)?.wake(earliest);
+            if (Number.isFinite(earliest)) this.loops.get(group.shard)?.wake(earliest, "tasks");
           }),
         );
       }
@@ -660,6 +665,7 @@ export class Scheduler {
     for (;;) {
       const waiter = this.readyWaiters.register(request.topics);
       const leased: LeasedTask[] = [];
+      let shardFailed = false;
       try {
         for (const topic of request.topics) {
           if (leased.length >= request.max) break;
@@ -702,6 +708,7 @@ export class Scheduler {
             this.log(
               `lease: a shard failed, returning the others' tasks: ${String(failure.reason)}`,
             );
+            shardFailed = true;
             continue;
           }
           for (const [i, shard] of candidates.entries()) {
@@ -719,12 +726,12 @@ export class Scheduler {
           }
         }
       } catch (error) {
-        this.readyWaiters.done(waiter, 0, request.max);
+        this.readyWaiters.done(waiter, 0, request.max, true);
         throw error;
       }
       const remaining = deadline - Date.now();
       if (leased.length > 0 || remaining <= 0 || this.stopped || request.signal?.aborted === true) {
-        this.readyWaiters.done(waiter, leased.length, request.max);
+        this.readyWaiters.done(waiter, leased.length, request.max, shardFailed);
         return leased;
       }
       await waiter.wait(remaining, request.signal);
@@ -758,7 +765,7 @@ export class Scheduler {
     }
     if (got.length > 0) {
       // The loop must wake when these leases expire, not when it last planned to.
-      this.loops.get(shard)?.wake(Math.min(...got.map((t) => t.leaseExpiresAtMs)));
+      this.loops.get(shard)?.wake(Math.min(...got.map((t) => t.leaseExpiresAtMs)), "tasks");
     }
     return got;
   }
@@ -786,7 +793,7 @@ export class Scheduler {
     }
     const result = await this.onShard(shard, (e) => e.extend(id, topic, leaseToken, extendMs));
     // A shorter extension moves the expiry earlier: the loop must look again by then.
-    this.loops.get(shard)?.wake(result.leaseExpiresAtMs);
+    this.loops.get(shard)?.wake(result.leaseExpiresAtMs, "tasks");
     return result;
   }
 
@@ -863,7 +870,7 @@ export class Scheduler {
     const outcome = await this.onShard(shard, (e) =>
       e.fail(id, topic, leaseToken, message, retryable),
     );
-    if (outcome.outcome === "retrying") this.loops.get(shard)?.wake(outcome.retryAtMs);
+    if (outcome.outcome === "retrying") this.loops.get(shard)?.wake(outcome.retryAtMs, "tasks");
     return outcome;
   }
 

@@ -83,11 +83,15 @@ export class FiringPace {
 
   /** After a pass at `nowMs` (Redis clock) that moved tasks or not: the earliest next pass. */
   next(nowMs: number, moved: boolean): number {
-    if (this.lastMs !== undefined) {
-      const refill = (Math.max(0, nowMs - this.lastMs) * this.perSecond) / 1000;
+    // Shards call with their own Redis-clock estimates, a few ms apart: only forward time
+    // refills, so that switching between shards does not count the same interval twice.
+    if (this.lastMs === undefined) {
+      this.lastMs = nowMs;
+    } else if (nowMs > this.lastMs) {
+      const refill = ((nowMs - this.lastMs) * this.perSecond) / 1000;
       this.tokens = Math.min(this.burst, this.tokens + refill);
+      this.lastMs = nowMs;
     }
-    this.lastMs = nowMs;
     if (moved) {
       if (this.ticking) {
         if (this.tokens >= this.burst / 2) this.ticking = false;
@@ -162,9 +166,19 @@ export class FiringLoop {
     await this.done;
   }
 
-  /** Something may be due at `atMs` (Redis clock) or now: each loop re-plans if that is sooner. */
-  wake(atMs?: number): void {
-    for (const alarm of [this.taskAlarm, this.scheduleAlarm]) {
+  /**
+   * Something may be due at `atMs` (Redis clock) or now: the loops named re-plan if that is
+   * sooner ("tasks": a task's due time or lease expiry; "schedules": a schedule's fire-at; "both"
+   * when the source is unknown, as for a pub/sub wake-up).
+   */
+  wake(atMs?: number, which: "tasks" | "schedules" | "both" = "both"): void {
+    const alarms =
+      which === "tasks"
+        ? [this.taskAlarm]
+        : which === "schedules"
+          ? [this.scheduleAlarm]
+          : [this.taskAlarm, this.scheduleAlarm];
+    for (const alarm of alarms) {
       if (atMs === undefined || atMs - this.clockOffsetMs < alarm.until) alarm.ring();
     }
   }

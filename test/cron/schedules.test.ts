@@ -109,6 +109,19 @@ describe("cron schedules on a real redis-server", () => {
     await expect(
       scheduler.cron.trigger("resend", { requestId: "x".repeat(129) }),
     ).rejects.toSatisfy((e) => isDdqError(e, "INVALID_ARGUMENT"));
+    // A request id is the schedule's: the same one on another schedule of the same shard runs
+    // that schedule.
+    let neighbour = "resend-0";
+    for (let i = 1; scheduler.cron.shardOf(neighbour) !== scheduler.cron.shardOf("resend"); i += 1)
+      neighbour = `resend-${i}`;
+    await scheduler.cron.upsert({
+      ...everySecond(neighbour),
+      timing: { schedules: ["0 0 1 1 *"] },
+    });
+    const elsewhere = await scheduler.cron.trigger(neighbour, { requestId: "r-1", nowMs: t0 });
+    expect(parseOccurrenceId(elsewhere.occurrenceId)?.scheduleId).toBe(neighbour);
+    const [run] = await scheduler.lease({ topics: [`cron-${neighbour}`], max: 1, waitMs: 3_000 });
+    expect(run?.id).toBe(elsewhere.occurrenceId);
   });
 
   it("trigger-now creates a manual occurrence under Allow, and pause/resume stop and restart slots", async () => {

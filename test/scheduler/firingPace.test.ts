@@ -28,6 +28,19 @@ describe("FiringPace", () => {
     expect(pace.next(t + 5, true)).toBe(t + 5);
   });
 
+  it("shards' clocks a few ms apart do not refill the same interval twice", () => {
+    const pace = new FiringPace(10, 100, 20);
+    let t = 3_000_000;
+    // Two shards alternate, one clock 6 ms ahead of the other, each passing every millisecond:
+    // the refill is 0.1 a millisecond, so the burst runs out as with one clock.
+    let free = 0;
+    for (let i = 0; i < 200; i += 1, t += 1) {
+      const now = i % 2 === 0 ? t : t + 6;
+      if (pace.next(now, true) === now) free += 1;
+    }
+    expect(free).toBeLessThan(30);
+  });
+
   it("a pass that moved nothing does not spend the budget", () => {
     const pace = new FiringPace(10, 100, 2);
     expect(pace.next(5_000_000, false)).toBe(5_000_000);

@@ -57,14 +57,26 @@ describe("ReadyWaiters", () => {
     waiters.done(leasing, 0, 10);
   });
 
-  it("passes a notification on when a marked waiter returns without leasing again", async () => {
+  it("passes a notification on when the round failed", async () => {
+    const waiters = new ReadyWaiters();
+    const failing = waiters.register(["t"]);
+    const other = waiters.register(["t"]);
+    const otherParked = other.wait(60_000);
+    waiters.done(failing, 0, 10, true);
+    expect(await settled(otherParked)).toBe(true);
+  });
+
+  it("a marked waiter returning with some tasks does not pass on (later rounds read the queue)", async () => {
     const waiters = new ReadyWaiters();
     const returning = waiters.register(["t"]);
     waiters.notify("t"); // marks it: nobody is parked
-    const other = waiters.register(["t"]);
-    const otherParked = other.wait(60_000);
+    // Registered after the notification: its own round sees the tasks.
+    const later = waiters.register(["t"]);
+    const laterParked = later.wait(60_000);
     waiters.done(returning, 3, 10);
-    expect(await settled(otherParked)).toBe(true);
+    expect(await settled(laterParked)).toBe(false);
+    waiters.wakeAll();
+    await laterParked;
   });
 
   it("passes on when a waiter got all it asked for (more may be ready)", async () => {

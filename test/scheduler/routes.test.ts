@@ -29,12 +29,19 @@ describe("routes", () => {
     await waitFor(async () => Object.keys(await db.client.hgetall(key)).length === 4, {
       description: "a route for each of the 4 shards",
     });
-    expect(new Set(Object.values(await db.client.hgetall(key)))).toEqual(
-      new Set(["replica-a 10.0.0.1:7070"]),
-    );
-    // Another replica took shard 2 meanwhile (it wrote its route when it did).
-    await db.client.hset(key, "2", "replica-b 10.0.0.2:7070");
+    const routes = await db.client.hgetall(key);
+    for (const [shard, route] of Object.entries(routes)) {
+      const epoch = await db.client.get(`${prefix}:{${shard}}:epoch`);
+      expect(route).toBe(`replica-a 10.0.0.1:7070 ${String(epoch)}`);
+    }
+    // Another replica took shard 2 meanwhile (it wrote its route when it did), and this replica
+    // lost shard 3 and took it back (a new epoch: a late removal of the old entry must miss).
+    await db.client.hset(key, "2", "replica-b 10.0.0.2:7070 9");
+    await db.client.hset(key, "3", "replica-a 10.0.0.1:7070 999");
     await scheduler.stop();
-    expect(await db.client.hgetall(key)).toEqual({ "2": "replica-b 10.0.0.2:7070" });
+    expect(await db.client.hgetall(key)).toEqual({
+      "2": "replica-b 10.0.0.2:7070 9",
+      "3": "replica-a 10.0.0.1:7070 999",
+    });
   });
 });

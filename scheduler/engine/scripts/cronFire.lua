@@ -15,8 +15,8 @@
   ARGV[1] epoch  ARGV[2] topic  ARGV[3] events max length  ARGV[4] wake channel  ARGV[5] shard
   ARGV[6] finished retention ms (of occurrences cancelled by Replace)
   ARGV[7] trigger request id ("" = none; only with one manual plan): a call with a request id
-    that created an occurrence within the memo retention answers that occurrence again ("ok",
-    nothing created, 1 existing, its slot) instead of creating another
+    that created an occurrence of the same schedule within the memo retention answers that
+    occurrence again ("ok", nothing created, 1 existing, its slot) instead of creating another
   ARGV[8] trigger request memo retention ms
   ARGV[9] number of schedules (s), then s plans, each:
     schedule id, manual (1 | 0), expected generation, expected next slot, new next slot ("" =
@@ -52,7 +52,9 @@ local function run()
     return value
   end
 
-  local triggerKey = ARGV[7] ~= '' and (KEYS[10] .. 'trigger-req:' .. ARGV[7]) or nil
+  -- The memo is the schedule's (request ids are the client's, reused across schedules maybe):
+  -- the plan's schedule id is its first argument.
+  local triggerKey = ARGV[7] ~= '' and (KEYS[10] .. 'trigger-req:' .. ARGV[10] .. ':' .. ARGV[7]) or nil
   if triggerKey then
     local slot = redis.call('GET', triggerKey)
     if slot then return {'ok', 0, 0, 1, 0, tonumber(slot)} end

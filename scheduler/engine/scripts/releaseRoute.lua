@@ -6,7 +6,8 @@
 
   KEYS[1] routes hash
 
-  ARGV[1] shard  ARGV[2] the caller's entry ("<identity> <address>")
+  ARGV[1] shard  ARGV[2] the caller's entry ("<identity> <address> <epoch>": the epoch tells
+  this leadership's entry from a later one of the same replica)
 
   Returns 1 if removed, 0 if the entry was not the caller's.
 ]]
