@@ -99,7 +99,7 @@ function optionalNumber(value: string | null | undefined): number | undefined {
 export const CREATE_AHEAD_MS = 500;
 
 /** Longest request id of a manual trigger (it becomes part of a Redis key). */
-export const MAX_TRIGGER_REQUEST_ID_LENGTH = 128;
+const MAX_TRIGGER_REQUEST_ID_LENGTH = 128;
 
 /**
  * Schedules planned and applied per script call when many are due at once: small enough that a
@@ -337,6 +337,14 @@ export class CronScheduler {
     if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PREVIEW) {
       throw new DdqError("INVALID_ARGUMENT", `n: must be from 1 to ${MAX_PREVIEW}`, "n");
     }
+    const { checked } = await this.storedSpec(scheduleId);
+    return { timeZone: checked.timing.timeZone, fires: previewFires(checked.timing, nowMs, n) };
+  }
+
+  /** A stored schedule's generation and compiled spec (NOT_FOUND if there is none). */
+  private async storedSpec(
+    scheduleId: string,
+  ): Promise<{ generation: string; checked: CheckedCronSpec }> {
     validateScheduleId(scheduleId);
     const [specJson = null, generation = null] = await this.host.redis.hmget(
       this.keys(scheduleId).cron(scheduleId),
@@ -345,8 +353,7 @@ export class CronScheduler {
     );
     if (specJson === null || generation === null)
       throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
-    const checked = this.checkedSpec(scheduleId, generation, specJson);
-    return { timeZone: checked.timing.timeZone, fires: previewFires(checked.timing, nowMs, n) };
+    return { generation, checked: this.checkedSpec(scheduleId, generation, specJson) };
   }
 
   private checkedSpec(scheduleId: string, generation: string, specJson: string): CheckedCronSpec {
@@ -373,7 +380,6 @@ export class CronScheduler {
     scheduleId: string,
     options: { requestId?: string; nowMs?: number } = {},
   ): Promise<{ occurrenceId: string }> {
-    validateScheduleId(scheduleId);
     const requestId = options.requestId ?? "";
     if (requestId.length > MAX_TRIGGER_REQUEST_ID_LENGTH) {
       throw invalidArgument(
@@ -383,15 +389,7 @@ export class CronScheduler {
     }
     const nowMs = options.nowMs ?? Date.now();
     const shard = this.shardOf(scheduleId);
-    const keys = this.keys(scheduleId);
-    const [specJson = null, generation = null] = await this.host.redis.hmget(
-      keys.cron(scheduleId),
-      "spec",
-      "gen",
-    );
-    if (specJson === null || generation === null)
-      throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
-    const checked = this.checkedSpec(scheduleId, generation, specJson);
+    const { generation, checked } = await this.storedSpec(scheduleId);
     const [result] = await this.host.onShard(shard, (engine) =>
       engine.cronFire(
         checked.task.topic,
@@ -424,7 +422,7 @@ export class CronScheduler {
     }
     // A resent trigger answers the first call's slot; a new one, this call's.
     const slotMs = result !== undefined && result.manualSlotMs > 0 ? result.manualSlotMs : nowMs;
-    if ((result?.created ?? 0) > 0) this.host.notifyReady(shard, checked.task.topic);
+    if ((result?.createdReady ?? 0) > 0) this.host.notifyReady(shard, checked.task.topic);
     return { occurrenceId: formatOccurrenceId(scheduleId, slotMs, shard, true) };
   }
 
@@ -615,29 +613,27 @@ export class CronScheduler {
     }
     const stale: string[] = [];
     let moved = false;
+    // fireDue hands at most FIRE_CHUNK schedules to a round: one script call per topic.
     for (const [topic, requests] of byTopic) {
-      for (let i = 0; i < requests.length; i += FIRE_CHUNK) {
-        const chunk = requests.slice(i, i + FIRE_CHUNK);
-        const results = await this.host.onShard(shard, (engine) => engine.cronFire(topic, chunk));
-        let createdReady = 0;
-        results.forEach((result, j) => {
-          const request = chunk[j];
-          if (request !== undefined) this.remember(request, result, specs.get(request.scheduleId));
-          if (result.status === "stale") stale.push(request?.scheduleId ?? "");
-          // Progress: an occurrence, a missed record, or a next slot that moved on.
-          if (
-            result.status === "ok" &&
-            (result.created + result.skipped > 0 ||
-              (request?.missed.length ?? 0) > 0 ||
-              String(request?.nextSlotMs ?? "") !== request?.expectedNextSlot)
-          ) {
-            moved = true;
-          }
-          createdReady += result.createdReady;
-        });
-        // Occurrences created ahead are scheduled: the firing loop makes them ready at their time.
-        if (createdReady > 0) this.host.notifyReady(shard, topic);
-      }
+      const results = await this.host.onShard(shard, (engine) => engine.cronFire(topic, requests));
+      let createdReady = 0;
+      results.forEach((result, j) => {
+        const request = requests[j];
+        if (request !== undefined) this.remember(request, result, specs.get(request.scheduleId));
+        if (result.status === "stale") stale.push(request?.scheduleId ?? "");
+        // Progress: an occurrence, a missed record, or a next slot that moved on.
+        if (
+          result.status === "ok" &&
+          (result.created + result.skipped > 0 ||
+            (request?.missed.length ?? 0) > 0 ||
+            String(request?.nextSlotMs ?? "") !== request?.expectedNextSlot)
+        ) {
+          moved = true;
+        }
+        createdReady += result.createdReady;
+      });
+      // Occurrences created ahead are scheduled: the firing loop makes them ready at their time.
+      if (createdReady > 0) this.host.notifyReady(shard, topic);
     }
     return { stale, moved };
   }

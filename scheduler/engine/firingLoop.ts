@@ -143,7 +143,7 @@ export class FiringLoop {
     private readonly redis: RedisClient,
     private readonly hooks: FiringLoopHooks,
     /** The replica's pace, shared by its shards' task loops. */
-    private readonly pace: FiringPace = new FiringPace(),
+    private readonly pace: FiringPace,
     /** Longest sleep with nothing due: a backstop only, not what decides precision. */
     private readonly maxIdleMs = 10_000,
   ) {}
