@@ -42,16 +42,16 @@ export class ReadyWaiters {
     // parked one has waited longest.
     for (const waiter of set) {
       if (waiter.parked) {
-        waiter.wake(topic);
+        waiter.wake();
         return;
       }
     }
-    for (const waiter of set) waiter.mark(topic);
+    for (const waiter of set) waiter.mark();
   }
 
   /** Wakes every waiter (the scheduler is stopping). */
   wakeAll(): void {
-    for (const set of this.byTopic.values()) for (const waiter of [...set]) waiter.wake(undefined);
+    for (const set of this.byTopic.values()) for (const waiter of [...set]) waiter.wake();
   }
 
   /**
@@ -84,8 +84,8 @@ export class ReadyWaiters {
 
 /** One lease round's registration in ReadyWaiters. */
 export class ReadyWaiter {
-  /** Topics it was notified of while leasing (it leases again instead of parking). */
-  readonly notifiedTopics = new Set<string>();
+  /** Notified while leasing: it leases again instead of parking. */
+  marked = false;
   parked = false;
   private woken = false;
   private resume: (() => void) | undefined;
@@ -95,12 +95,11 @@ export class ReadyWaiter {
     private readonly unregister: (waiter: ReadyWaiter) => void,
   ) {}
 
-  mark(topic: string): void {
-    this.notifiedTopics.add(topic);
+  mark(): void {
+    this.marked = true;
   }
 
-  wake(topic: string | undefined): void {
-    if (topic !== undefined) this.notifiedTopics.add(topic);
+  wake(): void {
     this.woken = true;
     this.resume?.();
   }
@@ -110,7 +109,7 @@ export class ReadyWaiter {
    * the waiter either way: the caller registers a new one for its next round.
    */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.woken || this.notifiedTopics.size > 0 || signal?.aborted === true || ms <= 0) {
+    if (this.woken || this.marked || signal?.aborted === true || ms <= 0) {
       this.unregister(this);
       return Promise.resolve();
     }

@@ -459,7 +459,7 @@ export class Scheduler {
    * load still spreads over every led shard.
    */
   private shardForNewTask(task: PreparedTask): number {
-    if (task.idempotencyKey !== "") return stableHash(task.idempotencyKey) % this.shardCount;
+    if (task.idempotencyKey !== "") return this.shardOfIdempotencyKey(task.idempotencyKey);
     const led = this.ledShards();
     if (led.length === 0) {
       // Shard 0's leader (any leader would do) can place it.
@@ -662,18 +662,19 @@ export class Scheduler {
     }
     const requestId = request.requestId ?? randomHex(24);
     const deadline = Date.now() + (request.waitMs ?? 0);
-    for (;;) {
+    for (let round = 0; ; round += 1) {
       const waiter = this.readyWaiters.register(request.topics);
       const leased: LeasedTask[] = [];
       let shardFailed = false;
       try {
         for (const topic of request.topics) {
           if (leased.length >= request.max) break;
-          // A caller's request id may be a resend: every shard is asked, so that each replays what
-          // it leased for the first call (its memo) even if its queue is known to be empty now.
+          // A caller's request id may be a resend: the first round asks every shard, so that each
+          // replays what it leased for the first call (its memo) even if its queue is known to be
+          // empty now. Later rounds of a long-poll are new leases.
+          const replay = request.requestId !== undefined && round === 0;
           const candidates = this.ledShards().filter(
-            (shard) =>
-              request.requestId !== undefined || !this.emptyReadyQueues.has(`${shard}|${topic}`),
+            (shard) => replay || !this.emptyReadyQueues.has(`${shard}|${topic}`),
           );
           if (candidates.length === 0) continue;
           // First every candidate shard at once, the count still wanted split between them (a
@@ -877,7 +878,14 @@ export class Scheduler {
   async requeueDead(id: string): Promise<{ state: TaskState; outcome: "requeued" | "unchanged" }> {
     const shard = this.parseId(id);
     const topic = await this.topicOf(id, shard);
-    const result = await this.onShard(shard, (e) => e.requeueDead(id, topic));
+    const result = await this.onShard(shard, (e) => e.requeueDead(id, topic)).catch(
+      async (error: unknown) => {
+        if (!isDdqError(error, "NOT_FOUND")) throw error;
+        // The script knows task hashes only: a never-leased (pending) task exists, is not dead.
+        const task = await this.get(id);
+        throw new DdqError("FAILED_PRECONDITION", `task ${id} is ${task.state}, not dead`);
+      },
+    );
     if (result.outcome === "requeued") {
       this.notifyReady(shard, topic);
     } else if (result.state !== "ready" && result.state !== "scheduled") {

@@ -49,7 +49,7 @@ function deadlineOf(call: ServerSurfaceCall): number {
 }
 
 /** What a request that does not decode becomes (see `decodeGuarded`). */
-export class MalformedRequest {
+class MalformedRequest {
   constructor(readonly reason: string) {}
 }
 

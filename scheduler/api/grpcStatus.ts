@@ -60,7 +60,7 @@ const MAX_MESSAGE_CHARS = 512;
  * A message cut to MAX_MESSAGE_CHARS. Messages quote request values (an id, a topic): unbounded,
  * a huge one makes trailers the client cannot take, and the call hangs until its deadline.
  */
-export function boundedMessage(text: string): string {
+function boundedMessage(text: string): string {
   if (text.length <= MAX_MESSAGE_CHARS) return text;
   let cut = text.slice(0, MAX_MESSAGE_CHARS);
   // Never end on half a surrogate pair (it could not be encoded).

@@ -10,7 +10,7 @@ import { DdqError } from "../engine/errors.js";
 import type { Scheduler } from "../scheduler.js";
 import type { CallContext } from "./callGuard.js";
 
-export const FORWARDED_BY = "ddq-forwarded-by";
+const FORWARDED_BY = "ddq-forwarded-by";
 
 /** What a generated ts-proto method definition provides for a unary call. */
 export interface UnaryMethod<Req, Res> {

@@ -29,7 +29,7 @@ import {
   type WatchEventsRequest,
   type WatchEventsResponse,
 } from "../../proto/gen/ddq/v1/task_service.js";
-import { DdqError, invalidArgument, isDdqError } from "../engine/errors.js";
+import { DdqError, invalidArgument } from "../engine/errors.js";
 import type { EnqueueResult, Task } from "../engine/model.js";
 import type { LifecycleEvent, ListRequest, Scheduler } from "../scheduler.js";
 import { prepareTask } from "../engine/validation.js";
@@ -338,15 +338,7 @@ export function taskServiceHandlers(
       "RequeueDead",
       (request, context) =>
         router.singleShard(TaskServiceService.requeueDead, request, context, async () => {
-          const result = await scheduler.requeueDead(request.id).catch(async (error: unknown) => {
-            if (!isDdqError(error, "NOT_FOUND")) throw error;
-            // A task that exists (get finds it) but has no run to requeue was never dead.
-            const task = await scheduler.get(request.id);
-            throw new DdqError(
-              "FAILED_PRECONDITION",
-              `task ${request.id} is ${task.state}, not dead`,
-            );
-          });
+          const result = await scheduler.requeueDead(request.id);
           return { state: stateToPb(result.state), requeued: result.outcome === "requeued" };
         }),
     ),

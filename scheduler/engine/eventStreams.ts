@@ -63,7 +63,7 @@ function isAborted(signal: AbortSignal): boolean {
 }
 
 /** How often a tail over a Redis Cluster looks for new entries. */
-export const CLUSTER_TAIL_POLL_MS = 50;
+const CLUSTER_TAIL_POLL_MS = 50;
 
 /**
  * A dedicated connection that blocks until streams have entries after given ids. On one node:

@@ -54,7 +54,7 @@ export class Alarm {
 }
 
 /** Shortest time between two expiry passes over a shard's finished tasks (they are batched). */
-export const FINISHED_EXPIRY_INTERVAL_MS = 1_000;
+const FINISHED_EXPIRY_INTERVAL_MS = 1_000;
 
 /**
  * When the task loops of a replica's shards may pass next (one pace shared by all of them).

@@ -72,7 +72,7 @@ export interface CronUpsertRequest {
  * The part of an occurrence's task record after its topic and due time (see packPending in
  * scripts/includes/common.lua): the same for every occurrence of a schedule's generation.
  */
-export function cronTaskTemplate(task: PreparedTask): Buffer {
+function cronTaskTemplate(task: PreparedTask): Buffer {
   return Buffer.concat([
     Buffer.from(
       `${task.priority}\n${task.maxAttempts}\n${task.backoff}\n${task.leaseTimeoutMs}\n\n${task.owner}\n${task.traceParent}\n`,
