@@ -15,7 +15,7 @@ import type {
 import { HistoryEntry_Outcome } from "../proto/gen/ddq/v1/cron_service.js";
 import { scheduleSpecToPb } from "../scheduler/api/cronService.js";
 import { parseOccurrenceId } from "../scheduler/engine/taskId.js";
-import { grpcCode, isNotFound, type ReconcileContext, type ReconcileResult } from "./context.js";
+import { isNotFound, type ReconcileContext, type ReconcileResult } from "./context.js";
 import type { Informer } from "./informer.js";
 import {
   findCondition,
@@ -24,7 +24,7 @@ import {
   nowSeconds,
   setCondition,
   type ResourceWriter,
-  schedulerUnavailable,
+  reportPending,
   validAndScheduled,
 } from "./resources.js";
 import { cronScheduleId, cronTaskToScheduleSpec } from "./spec/cronTask.js";
@@ -169,33 +169,8 @@ export class CronTaskReconciler {
     return { requeueAfterMs: Math.min(this.context.resyncMs, untilNext) };
   }
 
-  /** Phase Pending with Scheduled=False saying why, while the scheduler does not take it. */
-  private async reportPending(
-    resource: CronTask,
-    old: CronTaskStatus,
-    error: unknown,
-  ): Promise<void> {
-    if (grpcCode(error) === undefined || (old.phase !== undefined && old.phase !== "Pending"))
-      return;
-    const generation = resource.metadata.generation ?? 1;
-    const now = nowSeconds();
-    const conditions = validAndScheduled(
-      old.conditions,
-      generation,
-      schedulerUnavailable("schedule", error),
-      now,
-    );
-    const status: CronTaskStatus = { observedGeneration: generation, phase: "Pending", conditions };
-    if (jsonEqual(status, old)) return;
-    try {
-      await this.writer.writeStatus(resource, status);
-    } catch (writeError) {
-      this.context.log(
-        "cannot write the Pending status",
-        { error: (writeError as Error).message },
-        "warn",
-      );
-    }
+  private reportPending(resource: CronTask, old: CronTaskStatus, error: unknown): Promise<void> {
+    return reportPending(this.writer, resource, old, "schedule", error, this.context.log);
   }
 
   private async getSchedule(id: string): Promise<Schedule | undefined> {

@@ -14,7 +14,7 @@
  *   nothing is scheduled (a task of an earlier generation is cancelled).
  * - ttlSecondsAfterFinished deletes the resource that long after its completionTime.
  */
-import { statusCode } from "../scheduler/leadership/kubernetesLeaseBackend.js";
+import { statusCode } from "../scheduler/kubernetesStatus.js";
 import { status as GrpcCode } from "@grpc/grpc-js";
 import {
   CancelTaskResponse_Outcome,
@@ -31,7 +31,7 @@ import {
   nowSeconds,
   setCondition,
   type ResourceWriter,
-  schedulerUnavailable,
+  reportPending,
   validAndScheduled,
 } from "./resources.js";
 import { delayedTaskIdempotencyKey, delayedTaskToTaskSpec } from "./spec/delayedTask.js";
@@ -198,41 +198,12 @@ export class DelayedTaskReconciler {
     return this.after(resource, status);
   }
 
-  /**
-   * A resource the scheduler has not taken yet (unreachable, overloaded): phase Pending with
-   * Scheduled=False saying why, so that `kubectl get` shows it. The error is rethrown by the
-   * caller (the key backs off).
-   */
-  private async reportPending(
+  private reportPending(
     resource: DelayedTask,
     old: DelayedTaskStatus,
     error: unknown,
   ): Promise<void> {
-    if (grpcCode(error) === undefined || (old.phase !== undefined && old.phase !== "Pending"))
-      return;
-    const generation = resource.metadata.generation ?? 1;
-    const now = nowSeconds();
-    const conditions = validAndScheduled(
-      old.conditions,
-      generation,
-      schedulerUnavailable("task", error),
-      now,
-    );
-    const status: DelayedTaskStatus = {
-      observedGeneration: generation,
-      phase: "Pending",
-      conditions,
-    };
-    if (jsonEqual(status, old)) return;
-    try {
-      await this.writer.writeStatus(resource, status);
-    } catch (writeError) {
-      this.context.log(
-        "cannot write the Pending status",
-        { error: (writeError as Error).message },
-        "warn",
-      );
-    }
+    return reportPending(this.writer, resource, old, "task", error, this.context.log);
   }
 
   /**

@@ -12,7 +12,7 @@
  * The store can be told about objects the controller wrote (`observe`), so that a reconcile
  * right after a write does not read a stale copy.
  */
-import { statusCode } from "../scheduler/leadership/kubernetesLeaseBackend.js";
+import { statusCode } from "../scheduler/kubernetesStatus.js";
 import type { Log } from "./context.js";
 import { CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
 import type { ResourceMetadata } from "./spec/types.js";

@@ -15,7 +15,7 @@ import { EventRecorder } from "./eventRecorder.js";
 import { Informer, objectKey, type KubeObject } from "./informer.js";
 import { LeaderElector } from "./leaderElection.js";
 import { PositionStore } from "./positionStore.js";
-import { statusCode } from "../scheduler/leadership/kubernetesLeaseBackend.js";
+import { statusCode } from "../scheduler/kubernetesStatus.js";
 import { ResourceWriter } from "./resources.js";
 import { SchedulerEvents } from "./schedulerEvents.js";
 import { cronScheduleId } from "./spec/cronTask.js";

@@ -4,7 +4,7 @@
  * has leases and nothing else that it may write in its own namespace). Saved at most once per
  * interval; an operator restarted resumes after these ids, so no transition of a task is missed.
  */
-import { statusCode } from "../scheduler/leadership/kubernetesLeaseBackend.js";
+import { statusCode } from "../scheduler/kubernetesStatus.js";
 import {
   CoordinationV1Api,
   type KubeConfig,

@@ -4,8 +4,9 @@
  * unless its generation moved on), deletion; and the condition helpers (metav1.Condition rules:
  * lastTransitionTime changes only when the status does).
  */
-import { statusCode } from "../scheduler/leadership/kubernetesLeaseBackend.js";
+import { statusCode } from "../scheduler/kubernetesStatus.js";
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { grpcCode, type Log } from "./context.js";
 import type { Informer, KubeObject } from "./informer.js";
 import {
   CONDITION_SCHEDULED,
@@ -200,24 +201,50 @@ export function validAndScheduled(
   );
 }
 
-/** Scheduled=False while the scheduler does not take the object (unreachable, overloaded). */
-export function schedulerUnavailable(
-  what: string,
+/** The status fields every ddq resource has (DelayedTask and CronTask). */
+interface PhasedStatus {
+  observedGeneration?: number;
+  phase?: string;
+  conditions?: Condition[];
+}
+
+/**
+ * A resource the scheduler has not taken yet (a gRPC error: unreachable, overloaded) and that
+ * never got further than Pending: phase Pending with Scheduled=False saying why, so that `kubectl
+ * get` shows it. A write that fails is logged, not thrown: the caller rethrows `error`, and the
+ * key backs off.
+ */
+export async function reportPending<S extends PhasedStatus, T extends StatefulObject<S>>(
+  writer: ResourceWriter<S, T>,
+  resource: T,
+  old: S,
+  what: "task" | "schedule",
   error: unknown,
-): {
-  status: ConditionStatus;
-  reason: string;
-  message: string;
-} {
-  return {
-    status: "False",
-    reason: "SchedulerUnavailable",
-    message:
-      `the scheduler did not take the ${what} yet (retrying): ${(error as Error).message}`.slice(
-        0,
-        1024,
-      ),
-  };
+  log: Log,
+): Promise<void> {
+  if (grpcCode(error) === undefined || (old.phase !== undefined && old.phase !== "Pending")) return;
+  const generation = resource.metadata.generation ?? 1;
+  const conditions = validAndScheduled(
+    old.conditions,
+    generation,
+    {
+      status: "False",
+      reason: "SchedulerUnavailable",
+      message:
+        `the scheduler did not take the ${what} yet (retrying): ${(error as Error).message}`.slice(
+          0,
+          1024,
+        ),
+    },
+    nowSeconds(),
+  );
+  const status = { observedGeneration: generation, phase: "Pending", conditions } as S;
+  if (jsonEqual(status, old)) return;
+  try {
+    await writer.writeStatus(resource, status);
+  } catch (writeError) {
+    log("cannot write the Pending status", { error: (writeError as Error).message }, "warn");
+  }
 }
 
 export function findCondition(

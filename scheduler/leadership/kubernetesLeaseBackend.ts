@@ -1,20 +1,13 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
 import type { LeaseBackend } from "./leaseBackend.js";
 import { MicroTime, readMicroTime } from "./microTime.js";
+import { statusCode } from "../kubernetesStatus.js";
 
 interface Observed {
   /** holderIdentity + renewTime + resourceVersion as last seen. */
   fingerprint: string;
   /** Local monotonic time when the record was last seen to change. */
   atMs: number;
-}
-
-/** The HTTP status of a failed Kubernetes API call (client-node's ApiException or a watch error). */
-export function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "number") return code;
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === "number" ? status : undefined;
 }
 
 /**
