@@ -43,10 +43,7 @@ const DURATION_KEYS = new Set([
  */
 function normalizeDurations(value: unknown, key = ""): unknown {
   if (typeof value === "string" && DURATION_KEYS.has(key)) {
-    const ms = /^\d+(\.\d+)?s$/.test(value)
-      ? Math.round(Number(value.slice(0, -1)) * 1000)
-      : parseDurationMs(value, key);
-    return toDuration(ms);
+    return toDuration(parseDurationMs(value, key));
   }
   if (Array.isArray(value)) return value.map((v) => normalizeDurations(v));
   if (typeof value === "object" && value !== null) {
@@ -444,7 +441,6 @@ export async function watchCommand(io: CommandIo): Promise<number> {
       resumeAfter: s.list("resume-after"),
       signal: controller.signal,
     })) {
-      if (limit > 0 && seen >= limit) break;
       if (io.format === "json") process.stdout.write(`${JSON.stringify(Event.toJSON(event))}\n`);
       else
         process.stdout.write(

@@ -126,6 +126,7 @@ export async function runScheduler(settings: Settings): Promise<number> {
     certPem === undefined || keyPem === undefined
       ? undefined
       : { certPem, keyPem, ...(clientCaPem === undefined ? {} : { clientCaPem }) };
+  const peerServerName = settings.string("peer-tls-server-name");
   const api = await ApiServer.start(scheduler, {
     listen,
     healthListen,
@@ -141,9 +142,7 @@ export async function runScheduler(settings: Settings): Promise<number> {
             tls.certPem,
           ),
         }),
-    ...(settings.string("peer-tls-server-name") === undefined
-      ? {}
-      : { peerServerName: settings.string("peer-tls-server-name") ?? "" }),
+    ...(peerServerName === undefined ? {} : { peerServerName }),
     authenticator: authDisabled
       ? new NoAuthentication()
       : tokensFile !== undefined

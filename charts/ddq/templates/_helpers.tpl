@@ -250,3 +250,20 @@ topologySpreadConstraints:
         {{- include "ddq.selectorLabels" . | nindent 8 }}
 {{- end }}
 {{- end -}}
+
+
+{{/*
+NODE_OPTIONS for a ddq container: `flag` set to `mib` (when above 0), unless the container's
+extraEnv sets NODE_OPTIONS itself (then the user's entry stands alone).
+Call with (dict "extraEnv" .Values.x.extraEnv "flag" "--max-old-space-size" "mib" .Values.x.heapLimitMiB).
+*/}}
+{{- define "ddq.nodeOptionsEnv" -}}
+{{- $userNodeOptions := false }}
+{{- range .extraEnv }}
+{{- if eq .name "NODE_OPTIONS" }}{{ $userNodeOptions = true }}{{ end }}
+{{- end }}
+{{- if and (gt (int .mib) 0) (not $userNodeOptions) }}
+- name: NODE_OPTIONS
+  value: {{ printf "%s=%d" .flag (int .mib) | quote }}
+{{- end }}
+{{- end -}}
