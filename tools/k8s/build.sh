@@ -5,11 +5,14 @@
 #   $DDQ_CACHE/helm-$HELM_VERSION/bin/helm
 #   $DDQ_CACHE/buf-$BUF_VERSION/bin/buf       (protobuf lint, breaking-change check, generation)
 #   $DDQ_CACHE/actionlint-$ACTIONLINT_VERSION/bin/actionlint
+#   $DDQ_CACHE/grpcurl-$GRPCURL_VERSION/bin/grpcurl           (a third-party gRPC client, by reflection)
+#   $DDQ_CACHE/toxiproxy-$TOXIPROXY_VERSION/bin/toxiproxy     (a TCP fault injector, toxiproxy-server)
 # (DDQ_CACHE defaults to ~/.cache/ddq). A binary already on PATH or in $KUBEBUILDER_ASSETS whose
 # version matches the pin is linked instead of built. Prints the cache directory's env file path:
-# source it to get DDQ_KUBE_APISERVER, DDQ_KUBECTL, DDQ_ETCD, DDQ_HELM, DDQ_BUF and DDQ_ACTIONLINT.
+# source it to get DDQ_KUBE_APISERVER, DDQ_KUBECTL, DDQ_ETCD, DDQ_HELM, DDQ_BUF, DDQ_ACTIONLINT,
+# DDQ_GRPCURL and DDQ_TOXIPROXY.
 #
-# Usage: tools/k8s/build.sh [kube|etcd|helm|buf|actionlint ...]   (default: all)
+# Usage: tools/k8s/build.sh [kube|etcd|helm|buf|actionlint|grpcurl|toxiproxy ...]   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -119,8 +122,35 @@ build_actionlint() {
   have "$dir/bin/actionlint" "${ACTIONLINT_VERSION#v}" -version || { log "built actionlint does not report $ACTIONLINT_VERSION"; exit 1; }
 }
 
+# go_install DIR BINARY MODULE/CMD VERSION: `go install module@version` into DIR/bin, renamed to BINARY.
+go_install() {
+  local dir=$1 binary=$2 package=$3 version=$4
+  mkdir -p "$dir/bin"
+  GOFLAGS="-buildvcs=false -trimpath" GOBIN="$dir/bin" go install -ldflags "-s -w" "$package@$version"
+  local built="$dir/bin/${package##*/}"
+  [ "$built" = "$dir/bin/$binary" ] || mv "$built" "$dir/bin/$binary"
+}
+
+build_grpcurl() {
+  local dir="$cache/grpcurl-$GRPCURL_VERSION"
+  # grpcurl built by `go install` reports "dev build" (its version is set by goreleaser), so the
+  # cache key is the directory name alone.
+  [ -x "$dir/bin/grpcurl" ] && return
+  log "building grpcurl $GRPCURL_VERSION"
+  go_install "$dir" grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION"
+  "$dir/bin/grpcurl" -version >/dev/null 2>&1 || { log "built grpcurl does not run"; exit 1; }
+}
+
+build_toxiproxy() {
+  local dir="$cache/toxiproxy-$TOXIPROXY_VERSION"
+  [ -x "$dir/bin/toxiproxy" ] && return
+  log "building toxiproxy $TOXIPROXY_VERSION"
+  go_install "$dir" toxiproxy github.com/Shopify/toxiproxy/v2/cmd/server "$TOXIPROXY_VERSION"
+  "$dir/bin/toxiproxy" -version >/dev/null 2>&1 || { log "built toxiproxy does not run"; exit 1; }
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(etcd kube helm buf actionlint)
+[ ${#targets[@]} -gt 0 ] || targets=(etcd kube helm buf actionlint grpcurl toxiproxy)
 for t in "${targets[@]}"; do
   case $t in
     kube) build_kube ;;
@@ -128,11 +158,13 @@ for t in "${targets[@]}"; do
     helm) build_helm ;;
     buf) build_buf ;;
     actionlint) build_actionlint ;;
-    *) log "unknown target $t (kube|etcd|helm|buf|actionlint)"; exit 2 ;;
+    grpcurl) build_grpcurl ;;
+    toxiproxy) build_toxiproxy ;;
+    *) log "unknown target $t (kube|etcd|helm|buf|actionlint|grpcurl|toxiproxy)"; exit 2 ;;
   esac
 done
 
-env_file="$cache/tools-$K8S_VERSION-$ETCD_VERSION-$HELM_VERSION-$BUF_VERSION-$ACTIONLINT_VERSION.env"
+env_file="$cache/tools-$K8S_VERSION-$ETCD_VERSION-$HELM_VERSION-$BUF_VERSION-$ACTIONLINT_VERSION-$GRPCURL_VERSION-$TOXIPROXY_VERSION.env"
 cat >"$env_file" <<ENV
 DDQ_KUBE_APISERVER=$cache/k8s-$K8S_VERSION/bin/kube-apiserver
 DDQ_KUBECTL=$cache/k8s-$K8S_VERSION/bin/kubectl
@@ -140,5 +172,7 @@ DDQ_ETCD=$cache/etcd-$ETCD_VERSION/bin/etcd
 DDQ_HELM=$cache/helm-$HELM_VERSION/bin/helm
 DDQ_BUF=$cache/buf-$BUF_VERSION/bin/buf
 DDQ_ACTIONLINT=$cache/actionlint-$ACTIONLINT_VERSION/bin/actionlint
+DDQ_GRPCURL=$cache/grpcurl-$GRPCURL_VERSION/bin/grpcurl
+DDQ_TOXIPROXY=$cache/toxiproxy-$TOXIPROXY_VERSION/bin/toxiproxy
 ENV
 echo "$env_file"
