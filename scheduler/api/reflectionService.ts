@@ -101,20 +101,58 @@ export function answerReflection(
   }
 }
 
+/** A request whose bytes do not decode (answered INVALID_ARGUMENT in the stream, not INTERNAL). */
+class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
 function method(
   pkg: string,
   request: DescMessage,
   response: DescMessage,
-): MethodDefinition<Message, Message> {
+): MethodDefinition<Message | MalformedRequest, Message> {
   return {
     path: `/${pkg}.ServerReflection/ServerReflectionInfo`,
     requestStream: true,
     responseStream: true,
-    requestSerialize: (message) => Buffer.from(toBinary(request, message)),
-    requestDeserialize: (bytes) => fromBinary(request, bytes),
+    requestSerialize: (message) => {
+      if (message instanceof MalformedRequest) throw new Error(message.reason);
+      return Buffer.from(toBinary(request, message));
+    },
+    requestDeserialize: (bytes) => {
+      try {
+        return fromBinary(request, bytes);
+      } catch (error) {
+        return new MalformedRequest(error instanceof Error ? error.message : String(error));
+      }
+    },
     responseSerialize: (message) => Buffer.from(toBinary(response, message)),
     responseDeserialize: (bytes) => fromBinary(response, bytes),
   };
+}
+
+/** The response to one decoded (or malformed) request. */
+function respond(
+  responseType: DescMessage,
+  descriptors: ReflectionDescriptors,
+  services: readonly string[],
+  message: Message | MalformedRequest,
+): Message {
+  if (message instanceof MalformedRequest) {
+    const errorMessage = `not a ServerReflectionRequest: ${message.reason}`;
+    return create(responseType, {
+      messageResponse: {
+        case: "errorResponse",
+        value: { errorCode: status.INVALID_ARGUMENT, errorMessage },
+      },
+    });
+  }
+  const request = message as unknown as ReflectionRequest;
+  return create(responseType, {
+    validHost: request.host,
+    originalRequest: message,
+    messageResponse: answerReflection(descriptors, services, request.messageRequest),
+  });
 }
 
 /**
@@ -140,17 +178,9 @@ export function addReflection(
       ServerReflectionInfo: method(pkg, requestType, responseType),
     };
     server.addService(definition, {
-      ServerReflectionInfo: (call: ServerDuplexStream<Message, Message>) => {
-        call.on("data", (message: Message) => {
-          const request = message as unknown as ReflectionRequest;
-          const answer = answerReflection(descriptors, listed, request.messageRequest);
-          call.write(
-            create(responseType, {
-              validHost: request.host,
-              originalRequest: message,
-              messageResponse: answer,
-            }),
-          );
+      ServerReflectionInfo: (call: ServerDuplexStream<Message | MalformedRequest, Message>) => {
+        call.on("data", (message: Message | MalformedRequest) => {
+          call.write(respond(responseType, descriptors, listed, message));
         });
         call.on("end", () => call.end());
         call.on("error", () => undefined);

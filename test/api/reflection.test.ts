@@ -8,7 +8,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { Client, credentials, Metadata, type ServiceDefinition } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CronServiceService } from "../../proto/gen/ddq/v1/cron_service.js";
+import { TaskServiceService } from "../../proto/gen/ddq/v1/task_service.js";
+import { WorkerServiceService } from "../../proto/gen/ddq/v1/worker_service.js";
+import { ReflectionDescriptors } from "../../scheduler/api/reflectionDescriptors.js";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { repoRoot } from "../env/deployTools.js";
 import { useFreshRedisDatabase } from "../env/testContext.js";
@@ -220,5 +226,74 @@ describe.each(["v1", "v1alpha"] as const)("grpc.reflection.%s asked directly", (
       extensionNumber: [],
     });
     expect((await ask({ host: "nothing asked" })).errorResponse?.errorCode).toBe(INVALID_ARGUMENT);
+  });
+});
+
+describe("the descriptor set", () => {
+  it("describes exactly the methods the server registers (tools/proto.sh generate keeps both)", () => {
+    const descriptors = ReflectionDescriptors.served();
+    const services: ServiceDefinition[] = [
+      TaskServiceService,
+      CronServiceService,
+      WorkerServiceService,
+    ];
+    const generated = services.flatMap((service) =>
+      Object.values(service).map((method) => method.path),
+    );
+    const described = ["ddq.v1.TaskService", "ddq.v1.CronService", "ddq.v1.WorkerService"].flatMap(
+      (name) =>
+        descriptors.registry.getService(name)?.methods.map((m) => `/${name}/${m.name}`) ?? [],
+    );
+    expect(described.sort()).toEqual(generated.sort());
+  });
+});
+
+/** The error_response (field 7) code (field 1) of a raw ServerReflectionResponse. */
+function errorCodeOf(response: Buffer): number | undefined {
+  const reader = new BinaryReader(response);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field !== 7) {
+      reader.skip(wireType);
+      continue;
+    }
+    const error = new BinaryReader(reader.bytes());
+    while (error.pos < error.len) {
+      const [errorField, errorWire] = error.tag();
+      if (errorField === 1) return error.int32();
+      error.skip(errorWire);
+    }
+  }
+  return undefined;
+}
+
+describe("a request that is not a ServerReflectionRequest", () => {
+  it("is answered INVALID_ARGUMENT in the stream, which stays usable", async () => {
+    const client = new Client(api.address, credentials.createInsecure());
+    const identity = (bytes: Buffer): Buffer => bytes;
+    try {
+      const stream = client.makeBidiStreamRequest(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        identity,
+        identity,
+        new Metadata(),
+        { deadline: Date.now() + 30_000 },
+      );
+      const responses: Buffer[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        stream.on("data", (bytes: Buffer) => {
+          responses.push(bytes);
+          if (responses.length === 2) stream.end();
+        });
+        stream.on("error", reject);
+        stream.on("end", resolve);
+      });
+      stream.write(Buffer.from([0xff, 0xff, 0xff])); // a truncated varint tag
+      stream.write(Buffer.from([0x3a, 0x00])); // list_services: ""
+      await done;
+      expect(responses.map(errorCodeOf)).toEqual([INVALID_ARGUMENT, undefined]);
+    } finally {
+      client.close();
+    }
   });
 });
