@@ -113,7 +113,7 @@ export function cronAndHealthCalls(
     {
       method: "grpc.health.v1.Health.Watch",
       run: async () => {
-        const messages = await grpcurl.stream("grpc.health.v1.Health.Watch", { service: "" }, 3);
+        const messages = await grpcurl.stream("grpc.health.v1.Health.Watch", { service: "" }, 6);
         expect(messages[0]).toEqual({ status: "SERVING" });
       },
     },

@@ -186,7 +186,7 @@ export function taskAndWorkerCalls(
         const messages = await grpcurl.stream(
           "ddq.v1.TaskService.WatchEvents",
           { start: "START_OLDEST", topics: ["reflect.done"] },
-          10,
+          12,
           auth,
         );
         const events = messages
