@@ -69,11 +69,6 @@ export class ReflectionDescriptors {
     return served;
   }
 
-  /** Names of every file in the set. */
-  get fileNames(): string[] {
-    return [...this.encoded.keys()];
-  }
-
   /** Every service the set declares (fully-qualified). */
   get serviceNames(): string[] {
     return [...this.registry.files].flatMap((file) => file.services.map((s) => s.typeName));
