@@ -92,7 +92,8 @@ export function taskAndWorkerCalls(
             { id: doneId, topic: "reflect.done", leaseToken: lease.leaseToken, result: "b2s=" },
           ],
         });
-        expect(answer.results).toEqual([{ code: 0, message: "" }]);
+        // An accepted item has no status (grpcurl prints the unset message as null).
+        expect(answer.results).toEqual([{ code: 0, message: "", status: null }]);
         const task = await call("ddq.v1.TaskService.GetTask", { id: doneId });
         expect(task.task).toMatchObject({ state: "TASK_STATE_SUCCEEDED", result: "b2s=" });
       },
