@@ -87,7 +87,12 @@ export function cronAndHealthCalls(
     {
       method: "ddq.v1.CronService.DeleteSchedule",
       run: async () => {
-        expect(await call("ddq.v1.CronService.DeleteSchedule", { id: schedule })).toEqual({});
+        const deleted = { id: schedule };
+        expect(await call("ddq.v1.CronService.DeleteSchedule", deleted)).toEqual({ deleted: true });
+        // A resend is safe: OK, with nothing deleted.
+        expect(await call("ddq.v1.CronService.DeleteSchedule", deleted)).toEqual({
+          deleted: false,
+        });
         const gone = await grpcurl.fail("ddq.v1.CronService.GetSchedule", { id: schedule }, auth);
         expect(gone.code).toBe(NOT_FOUND);
       },
