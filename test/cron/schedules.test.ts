@@ -74,6 +74,24 @@ describe("cron schedules on a real redis-server", () => {
     expect((await scheduler.cron.get("forbid")).runs).toBe(2);
   });
 
+  it("a trigger refused under Forbid records nothing: no skipped slot, no history", async () => {
+    scheduler = await startTestScheduler(db);
+    // Its own slots are a year away: only the triggers act on it.
+    await scheduler.cron.upsert({
+      ...everySecond("forbid-trigger", { concurrencyPolicy: "Forbid" }),
+      timing: { schedules: ["@yearly"] },
+    });
+    const { occurrenceId } = await scheduler.cron.trigger("forbid-trigger");
+    await expect(scheduler.cron.trigger("forbid-trigger")).rejects.toSatisfy((e) =>
+      isDdqError(e, "FAILED_PRECONDITION"),
+    );
+    const status = await scheduler.cron.get("forbid-trigger");
+    expect(status.skipped).toBe(0);
+    expect(status.history.missed).toEqual([]);
+    expect(status.runs).toBe(1);
+    expect(status.active).toEqual([occurrenceId]);
+  });
+
   it("Replace asks the running occurrence to stop and starts the new one", async () => {
     scheduler = await startTestScheduler(db);
     await scheduler.cron.upsert(everySecond("replace", { concurrencyPolicy: "Replace" }));
