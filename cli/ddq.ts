@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { Settings } from "./config.js";
-import { EXIT, exitCodeOfGrpc, UsageError } from "./exitCodes.js";
+import { EXIT, exitCodeOfGrpc, InputError, UsageError } from "./exitCodes.js";
 import {
   cancelCommand,
   cronCommand,
@@ -168,7 +168,16 @@ async function main(argv: string[]): Promise<number> {
   return run({ settings, args: parsed.positionals, format: format });
 }
 
+/** A message on one line (a parser may quote the input, line breaks included). */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, " ").trim();
+}
+
 function report(error: unknown): number {
+  if (error instanceof InputError) {
+    process.stderr.write(`ddq: ${oneLine(error.message)}\n`);
+    return EXIT.usage;
+  }
   if (error instanceof UsageError) {
     process.stderr.write(`ddq: ${error.message}\n(ddq --help for usage)\n`);
     return EXIT.usage;
@@ -184,9 +193,8 @@ function report(error: unknown): number {
     process.stderr.write(`ddq: ${text}\n`);
     return exitCodeOfGrpc(grpc.code);
   }
-  process.stderr.write(
-    `ddq: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  // Anything else (a local failure, a bug): one line, never a stack trace (docs/CLI.md).
+  process.stderr.write(`ddq: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
   return EXIT.failure;
 }
 
