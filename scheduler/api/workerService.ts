@@ -16,6 +16,7 @@ import {
 } from "../../proto/gen/ddq/v1/worker_service.js";
 import type { LeasedTask as PbLeasedTask } from "../../proto/gen/ddq/v1/task.js";
 import { invalidArgument } from "../engine/errors.js";
+import { MAX_CLIENT_REQUEST_ID_LENGTH } from "../leasing.js";
 import type { LeaseRequest as EngineLeaseRequest, Scheduler } from "../scheduler.js";
 import type { CallContext, CallGuard } from "./callGuard.js";
 import { PeerRouter } from "./peerRouter.js";
@@ -41,7 +42,8 @@ export function workerServiceHandlers(
   /**
    * Leases from this replica's shards and, when it has fewer than asked, from the other
    * leaders' (never waiting there); with nothing anywhere it long-polls locally, asking the
-   * peers again every PEER_POLL_MS, until the wait is over.
+   * peers again every PEER_POLL_MS, until the wait is over. Once the call is aborted (deadline,
+   * cancellation, shutdown) no peer is asked and no local round starts.
    */
   const leaseEverywhere = async (
     request: LeaseRequest,
@@ -51,12 +53,15 @@ export function workerServiceHandlers(
     const local = (waitMs: number): Promise<PbLeasedTask[]> =>
       scheduler.lease({ ...engineRequest, waitMs }).then((tasks) => tasks.map(leasedTaskToPb));
     if (PeerRouter.isForwarded(context)) return local(0);
+    // A function: TypeScript would keep a narrowing of `aborted` across the awaits.
+    const aborted = (): boolean => context.signal.aborted;
     const until = Date.now() + (engineRequest.waitMs ?? 0);
     for (;;) {
       const tasks = await local(0);
-      const peers = tasks.length < request.max ? await scheduler.peerAddresses() : [];
+      const peers = tasks.length < request.max && !aborted() ? await scheduler.peerAddresses() : [];
       for (const address of peers) {
-        if (tasks.length >= request.max || context.signal.aborted) break;
+        if (tasks.length >= request.max || aborted()) break;
+        // The peer gets what remains of the caller's deadline, at most PEER_LEASE_TIMEOUT_MS.
         const peerContext: CallContext = {
           ...context,
           deadlineMs: Math.min(context.deadlineMs, Date.now() + PEER_LEASE_TIMEOUT_MS),
@@ -80,9 +85,9 @@ export function workerServiceHandlers(
         }
       }
       const remaining = until - Date.now();
-      if (tasks.length > 0 || remaining <= 0 || context.signal.aborted) return tasks;
+      if (tasks.length > 0 || remaining <= 0 || aborted()) return tasks;
       const waited = await local(peers.length > 0 ? Math.min(remaining, PEER_POLL_MS) : remaining);
-      if (waited.length > 0 || peers.length === 0) return waited;
+      if (waited.length > 0 || peers.length === 0 || aborted()) return waited;
     }
   };
 
@@ -158,6 +163,15 @@ export function workerServiceHandlers(
       };
       const leaseTimeoutMs = durationMs(request.leaseTimeout, "lease_timeout");
       if (leaseTimeoutMs !== undefined) engineRequest.leaseTimeoutMs = leaseTimeoutMs;
+      if (
+        !PeerRouter.isForwarded(context) &&
+        request.requestId.length > MAX_CLIENT_REQUEST_ID_LENGTH
+      ) {
+        throw invalidArgument(
+          "request_id",
+          `must be at most ${MAX_CLIENT_REQUEST_ID_LENGTH} characters, got ${request.requestId.length}`,
+        );
+      }
       if (request.requestId !== "") engineRequest.requestId = request.requestId;
       return { tasks: await leaseEverywhere(request, context, engineRequest) };
     }),
