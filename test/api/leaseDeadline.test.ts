@@ -12,6 +12,7 @@ import { TaskSpec } from "../../proto/gen/ddq/v1/task.js";
 import { readStatusDetails } from "../../scheduler/api/grpcStatus.js";
 import { DEFAULT_LEASE_TIMING } from "../../scheduler/leadership/leaseBackend.js";
 import type { LeaseRequest } from "../../scheduler/scheduler.js";
+import { Worker } from "../../worker/worker.js";
 import { freeLoopbackPort } from "../env/ports.js";
 import { RedisServer } from "../env/redisServer.js";
 import { testScratchDir } from "../env/testContext.js";
@@ -86,6 +87,19 @@ describe("Lease limits", () => {
     );
     expect(error.code).toBe(GrpcCode.INVALID_ARGUMENT);
     expect(readStatusDetails(error).fieldViolations.map((v) => v.field)).toEqual(["request_id"]);
+  });
+});
+
+describe("the Worker runtime", () => {
+  it("refuses more topics than a lease may name, before it leases", () => {
+    expect(
+      () =>
+        new Worker({
+          address: api.address,
+          topics: topics("worker", MAX_TOPICS + 1),
+          handler: () => Promise.resolve(undefined),
+        }),
+    ).toThrow(`at most ${MAX_TOPICS} topics`);
   });
 });
 
