@@ -20,7 +20,7 @@ import {
   type CommandIo,
 } from "./commands/clientCommands.js";
 import { readStatusDetails } from "../scheduler/api/grpcStatus.js";
-import { Metadata } from "@grpc/grpc-js";
+import { Metadata, status } from "@grpc/grpc-js";
 
 const USAGE = `usage: ddq <command> [flags]
 
@@ -176,8 +176,9 @@ function report(error: unknown): number {
   const grpc = error as { code?: unknown; details?: unknown; metadata?: unknown };
   if (typeof grpc.code === "number" && grpc.metadata instanceof Metadata) {
     const details = readStatusDetails({ metadata: grpc.metadata });
+    // Field violations of other codes (a stale lease token) are in their message already.
     const text =
-      details.fieldViolations.length === 0
+      details.fieldViolations.length === 0 || grpc.code !== (status.INVALID_ARGUMENT as number)
         ? String(grpc.details)
         : `invalid request:${details.fieldViolations.map((v) => `\n  ${v.field}: ${v.description}`).join("")}`;
     process.stderr.write(`ddq: ${text}\n`);

@@ -29,12 +29,10 @@ export interface LeaseRequest {
 }
 
 /**
- * Longest request id in process. The API allows clients less (MAX_CLIENT_REQUEST_ID_LENGTH):
- * a lease it forwards to a peer appends the peer's address to the caller's id.
+ * Longest request id in process. The API allows clients less (MAX_REQUEST_ID_LENGTH in
+ * api/requestFields.ts): a lease it forwards to a peer appends the peer's address to the id.
  */
 export const MAX_LEASE_REQUEST_ID_LENGTH = 512;
-/** Longest `LeaseRequest.request_id` a client may send. */
-export const MAX_CLIENT_REQUEST_ID_LENGTH = 128;
 
 /** What leasing needs of the scheduler replica. */
 export interface LeaseHost {

@@ -378,8 +378,12 @@ export async function cronCommand(io: CommandIo): Promise<number> {
         return 0;
       }
       case "delete":
-        await client.deleteSchedule(id());
-        process.stdout.write(`deleted ${id()}\n`);
+        // Safe to resend: a schedule already gone is reported, not an error.
+        process.stdout.write(
+          (await client.deleteSchedule(id())).deleted
+            ? `deleted ${id()}\n`
+            : `no schedule ${id()}: nothing deleted\n`,
+        );
         return 0;
       case "pause":
         await client.pauseSchedule(id());

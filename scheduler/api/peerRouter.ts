@@ -10,7 +10,8 @@ import { DdqError } from "../engine/errors.js";
 import type { Scheduler } from "../scheduler.js";
 import type { CallContext } from "./callGuard.js";
 
-const FORWARDED_BY = "ddq-forwarded-by";
+/** Header of a call one replica forwarded to another. */
+export const FORWARDED_BY = "ddq-forwarded-by";
 
 /** What a generated ts-proto method definition provides for a unary call. */
 export interface UnaryMethod<Req, Res> {

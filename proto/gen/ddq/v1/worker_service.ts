@@ -20,6 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import { Duration } from "../../google/protobuf/duration.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
+import { Status } from "../../google/rpc/status.js";
 import { LeasedTask } from "./task.js";
 
 /** WorkerService: lease tasks, heartbeat, ack or fail. Used by the worker runtime (worker/). */
@@ -84,6 +85,12 @@ export interface AckResult {
   /** A google.rpc.Code; 0 = OK. */
   code: number;
   message: string;
+  /**
+   * Unset when OK. Otherwise the same code and message with the details a call would carry in
+   * its grpc-status-details-bin trailer: a google.rpc.BadRequest naming the item's field at fault
+   * (relative to the AckItem, e.g. `lease_token`), RetryInfo when retrying later helps.
+   */
+  status?: Status | undefined;
 }
 
 export interface AckResponse {
@@ -775,7 +782,7 @@ export const AckRequest: MessageFns<AckRequest> = {
 };
 
 function createBaseAckResult(): AckResult {
-  return { code: 0, message: "" };
+  return { code: 0, message: "", status: undefined };
 }
 
 export const AckResult: MessageFns<AckResult> = {
@@ -785,6 +792,9 @@ export const AckResult: MessageFns<AckResult> = {
     }
     if (message.message !== "") {
       writer.uint32(18).string(message.message);
+    }
+    if (message.status !== undefined) {
+      Status.encode(message.status, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -818,6 +828,14 @@ export const AckResult: MessageFns<AckResult> = {
             message.message = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.status = Status.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -834,6 +852,7 @@ export const AckResult: MessageFns<AckResult> = {
     return {
       code: isSet(object.code) ? globalThis.Number(object.code) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      status: isSet(object.status) ? Status.fromJSON(object.status) : undefined,
     };
   },
 
@@ -845,6 +864,9 @@ export const AckResult: MessageFns<AckResult> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.status !== undefined) {
+      obj.status = Status.toJSON(message.status);
+    }
     return obj;
   },
 
@@ -855,6 +877,9 @@ export const AckResult: MessageFns<AckResult> = {
     const message = createBaseAckResult();
     message.code = object.code ?? 0;
     message.message = object.message ?? "";
+    message.status = (object.status !== undefined && object.status !== null)
+      ? Status.fromPartial(object.status)
+      : undefined;
     return message;
   },
 };
