@@ -36,7 +36,11 @@ export interface CallContext {
   client: string;
   /** Epoch ms by which the call must answer (Infinity without a deadline). */
   deadlineMs: number;
-  /** Aborted when the client cancels, the deadline passes or the server shuts down. */
+  /**
+   * Aborted when the client cancels, the deadline passes or the server shuts down; its reason is
+   * the status to answer (CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE), so a handler that stops
+   * work may throw it (`signal.throwIfAborted()`).
+   */
   signal: AbortSignal;
   /** The call's request metadata. */
   metadata: Metadata;
@@ -132,7 +136,11 @@ export class CallGuard {
   /** Refuses new calls and aborts the running ones (long-polls return, watches end). */
   drain(): void {
     this.draining = true;
-    for (const controller of this.active) controller.abort(new Error("server shutting down"));
+    for (const controller of this.active) {
+      controller.abort(
+        retryableStatus(GrpcCode.UNAVAILABLE, "the scheduler is shutting down", 200),
+      );
+    }
   }
 
   private admit(call: ServerSurfaceCall): { context: CallContext; release: () => void } {
@@ -168,13 +176,16 @@ export class CallGuard {
     this.active.add(controller);
     const deadlineMs = deadlineOf(call);
     const onCancel = (): void => {
-      controller.abort(new Error("call cancelled"));
+      controller.abort(statusError(GrpcCode.CANCELLED, "the call was cancelled"));
+    };
+    const onDeadline = (): void => {
+      controller.abort(statusError(GrpcCode.DEADLINE_EXCEEDED, "the call's deadline passed"));
     };
     call.on("cancelled", onCancel);
     // A client that gave up before the handler started: its "cancelled" event has already fired.
     if (call.cancelled) onCancel();
     const timer = Number.isFinite(deadlineMs)
-      ? setTimeout(onCancel, Math.max(0, deadlineMs - Date.now()))
+      ? setTimeout(onDeadline, Math.max(0, deadlineMs - Date.now()))
       : undefined;
     return {
       context: { client, deadlineMs, signal: controller.signal, metadata: call.metadata },

@@ -246,7 +246,7 @@ export function cronServiceHandlers(
     ),
     listSchedules: guard.unary<ListSchedulesRequest, ListSchedulesResponse>(
       "ListSchedules",
-      async (request) => {
+      async (request, context) => {
         const size = request.pageSize === 0 ? 100 : request.pageSize;
         if (!Number.isSafeInteger(size) || size < 1 || size > 1000) {
           throw invalidArgument("page_size", `must be from 1 to 1000, got ${request.pageSize}`);
@@ -254,6 +254,7 @@ export function cronServiceHandlers(
         const after = schedulePageToken(request.pageToken, (id) => SCHEDULE_ID.test(id));
         const ids = (await cron.list()).filter((id) => id > after);
         const page = ids.slice(0, size);
+        context.signal.throwIfAborted();
         const schedules = await Promise.all(
           page.map((id) => cron.get(id).then(scheduleToPb, () => undefined)),
         );

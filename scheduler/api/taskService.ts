@@ -178,9 +178,16 @@ export function taskServiceHandlers(
     return { results };
   };
 
-  const listTasks = async (request: ListTasksRequest): Promise<ListTasksResponse> => {
+  const listTasks = async (
+    request: ListTasksRequest,
+    context: CallContext,
+  ): Promise<ListTasksResponse> => {
     const limit = pageSize(request.pageSize);
-    const query: ListRequest = { state: stateFromPb(request.state, "state"), limit };
+    const query: ListRequest = {
+      state: stateFromPb(request.state, "state"),
+      limit,
+      signal: context.signal,
+    };
     if (request.topic !== "") query.topic = request.topic;
     const cursor = listPageToken(request.pageToken);
     if (cursor !== undefined) query.cursor = cursor;
@@ -309,9 +316,12 @@ export function taskServiceHandlers(
     listTasks: guard.unary("ListTasks", listTasks),
     countTasks: guard.unary<CountTasksRequest, CountTasksResponse>(
       "CountTasks",
-      async (request) => {
+      async (request, context) => {
         if (request.topic !== "") validateTopic("topic", request.topic, scheduler.limits);
-        const counts = await scheduler.counts(request.topic === "" ? undefined : request.topic);
+        const counts = await scheduler.counts(
+          request.topic === "" ? undefined : request.topic,
+          context.signal,
+        );
         return {
           topics: [...counts.entries()]
             .sort(([a], [b]) => a.localeCompare(b))
@@ -320,14 +330,21 @@ export function taskServiceHandlers(
       },
     ),
     watchEvents: guard.serverStream("WatchEvents", watch),
-    listDead: guard.unary<ListDeadRequest, ListDeadResponse>("ListDead", async (request) => {
-      const query: ListRequest = { state: "dead", limit: pageSize(request.pageSize) };
-      if (request.topic !== "") query.topic = request.topic;
-      const cursor = listPageToken(request.pageToken);
-      if (cursor !== undefined) query.cursor = cursor;
-      const page = await scheduler.list(query);
-      return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? "" };
-    }),
+    listDead: guard.unary<ListDeadRequest, ListDeadResponse>(
+      "ListDead",
+      async (request, context) => {
+        const query: ListRequest = {
+          state: "dead",
+          limit: pageSize(request.pageSize),
+          signal: context.signal,
+        };
+        if (request.topic !== "") query.topic = request.topic;
+        const cursor = listPageToken(request.pageToken);
+        if (cursor !== undefined) query.cursor = cursor;
+        const page = await scheduler.list(query);
+        return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? "" };
+      },
+    ),
     requeueDead: guard.unary<RequeueDeadRequest, RequeueDeadResponse>(
       "RequeueDead",
       (request, context) =>
@@ -339,7 +356,9 @@ export function taskServiceHandlers(
     purgeDead: guard.unary<PurgeDeadRequest, PurgeDeadResponse>(
       "PurgeDead",
       async (request, context) => {
-        const options: { topic?: string; diedAtOrBeforeMs?: number } = {};
+        const options: { topic?: string; diedAtOrBeforeMs?: number; signal: AbortSignal } = {
+          signal: context.signal,
+        };
         if (request.topic !== "") options.topic = request.topic;
         options.diedAtOrBeforeMs = timestampMs(request.diedBefore, "died_before") ?? Date.now();
         // Forwarded: this replica's shards only. Otherwise: this replica's, then each other
@@ -350,6 +369,7 @@ export function taskServiceHandlers(
         if (PeerRouter.isForwarded(context)) return { purged };
         const addresses = new Set<string>();
         for (let shard = 0; shard < scheduler.shardCount; shard += 1) {
+          context.signal.throwIfAborted();
           if (!scheduler.leads(shard)) addresses.add(await router.addressOf(shard));
         }
         for (const address of addresses) {

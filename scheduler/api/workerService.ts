@@ -47,7 +47,8 @@ export function workerServiceHandlers(
   /**
    * Leases from this replica's shards and, when it has fewer than asked, from the other
    * leaders' (never waiting there); with nothing anywhere it long-polls locally, asking the
-   * peers again every PEER_POLL_MS, until the wait is over.
+   * peers again every PEER_POLL_MS, until the wait is over. Once the call is aborted (deadline,
+   * cancellation, shutdown) no peer is asked and no local round starts.
    */
   const leaseEverywhere = async (
     request: LeaseRequest,
@@ -57,12 +58,15 @@ export function workerServiceHandlers(
     const local = (waitMs: number): Promise<PbLeasedTask[]> =>
       scheduler.lease({ ...engineRequest, waitMs }).then((tasks) => tasks.map(leasedTaskToPb));
     if (PeerRouter.isForwarded(context)) return local(0);
+    // A function: TypeScript would keep a narrowing of `aborted` across the awaits.
+    const aborted = (): boolean => context.signal.aborted;
     const until = Date.now() + (engineRequest.waitMs ?? 0);
     for (;;) {
       const tasks = await local(0);
-      const peers = tasks.length < request.max ? await scheduler.peerAddresses() : [];
+      const peers = tasks.length < request.max && !aborted() ? await scheduler.peerAddresses() : [];
       for (const address of peers) {
-        if (tasks.length >= request.max || context.signal.aborted) break;
+        if (tasks.length >= request.max || aborted()) break;
+        // The peer gets what remains of the caller's deadline, at most PEER_LEASE_TIMEOUT_MS.
         const peerContext: CallContext = {
           ...context,
           deadlineMs: Math.min(context.deadlineMs, Date.now() + PEER_LEASE_TIMEOUT_MS),
@@ -86,9 +90,9 @@ export function workerServiceHandlers(
         }
       }
       const remaining = until - Date.now();
-      if (tasks.length > 0 || remaining <= 0 || context.signal.aborted) return tasks;
+      if (tasks.length > 0 || remaining <= 0 || aborted()) return tasks;
       const waited = await local(peers.length > 0 ? Math.min(remaining, PEER_POLL_MS) : remaining);
-      if (waited.length > 0 || peers.length === 0) return waited;
+      if (waited.length > 0 || peers.length === 0 || aborted()) return waited;
     }
   };
 

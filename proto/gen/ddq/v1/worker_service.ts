@@ -26,7 +26,10 @@ import { LeasedTask } from "./task.js";
 /** WorkerService: lease tasks, heartbeat, ack or fail. Used by the worker runtime (worker/). */
 
 export interface LeaseRequest {
-  /** One or more topics. */
+  /**
+   * 1..256 topics, each shard serving them in this order (more: INVALID_ARGUMENT naming
+   * `topics`). A lease costs one script call per shard, however many of its topics are empty.
+   */
   topics: string[];
   /** 1..server batch limit. */
   max: number;
@@ -38,7 +41,10 @@ export interface LeaseRequest {
   leaseTimeout?:
     | Duration
     | undefined;
-  /** Makes a resent request return the same tasks (a client-chosen unique string). */
+  /**
+   * Makes a resent request return the same tasks (a client-chosen unique string, at most 128
+   * characters).
+   */
   requestId: string;
 }
 
@@ -1180,7 +1186,10 @@ export const FailResponse: MessageFns<FailResponse> = {
  */
 export type WorkerServiceService = typeof WorkerServiceService;
 export const WorkerServiceService = {
-  /** Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready. */
+  /**
+   * Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready.
+   * Work stops when the call's deadline passes or it is cancelled.
+   */
   lease: {
     path: "/ddq.v1.WorkerService/Lease" as const,
     requestStream: false as const,
@@ -1223,7 +1232,10 @@ export const WorkerServiceService = {
 } as const;
 
 export interface WorkerServiceServer extends UntypedServiceImplementation {
-  /** Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready. */
+  /**
+   * Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready.
+   * Work stops when the call's deadline passes or it is cancelled.
+   */
   lease: handleUnaryCall<LeaseRequest, LeaseResponse>;
   /** Heartbeat: moves the lease's expiry to now + extend_by; reports cancel requests. */
   extend: handleUnaryCall<ExtendRequest, ExtendResponse>;
@@ -1234,7 +1246,10 @@ export interface WorkerServiceServer extends UntypedServiceImplementation {
 }
 
 export interface WorkerServiceClient extends Client {
-  /** Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready. */
+  /**
+   * Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready.
+   * Work stops when the call's deadline passes or it is cancelled.
+   */
   lease(
     request: LeaseRequest,
     callback: (error: ServiceError | null, response: LeaseResponse) => void,
