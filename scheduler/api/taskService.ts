@@ -35,6 +35,7 @@ import type { LifecycleEvent, ListRequest, Scheduler } from "../scheduler.js";
 import { prepareTask } from "../engine/validation.js";
 import type { CallContext, CallGuard } from "./callGuard.js";
 import { PeerRouter } from "./peerRouter.js";
+import { taskChangeHandlers } from "./taskChangeService.js";
 import { timestampMs } from "./protoTime.js";
 import {
   stateFromPb,
@@ -56,6 +57,8 @@ const EVENT_TYPES: Record<string, EventType> = {
   expired: EventType.EVENT_TYPE_EXPIRED,
   requeued: EventType.EVENT_TYPE_REQUEUED,
   purged: EventType.EVENT_TYPE_PURGED,
+  rescheduled: EventType.EVENT_TYPE_RESCHEDULED,
+  priority_changed: EventType.EVENT_TYPE_PRIORITY_CHANGED,
   missed: EventType.EVENT_TYPE_MISSED,
   skipped: EventType.EVENT_TYPE_SKIPPED,
 };
@@ -192,9 +195,17 @@ export function taskServiceHandlers(
     return { results };
   };
 
-  const listTasks = async (request: ListTasksRequest): Promise<ListTasksResponse> => {
+  const listTasks = async (
+    request: ListTasksRequest,
+    context: CallContext,
+  ): Promise<ListTasksResponse> => {
     const limit = pageSize(request.pageSize);
-    const query: ListRequest = { state: stateFromPb(request.state, "state"), limit };
+    const query: ListRequest = {
+      state: stateFromPb(request.state, "state"),
+      limit,
+      deadlineMs: context.deadlineMs,
+      signal: context.signal,
+    };
     if (request.topic !== "") query.topic = request.topic;
     if (request.pageToken !== "") query.cursor = request.pageToken;
     if (request.ownerUid === "") {
@@ -327,13 +338,21 @@ export function taskServiceHandlers(
       },
     ),
     watchEvents: guard.serverStream("WatchEvents", watch),
-    listDead: guard.unary<ListDeadRequest, ListDeadResponse>("ListDead", async (request) => {
-      const query: ListRequest = { state: "dead", limit: pageSize(request.pageSize) };
-      if (request.topic !== "") query.topic = request.topic;
-      if (request.pageToken !== "") query.cursor = request.pageToken;
-      const page = await scheduler.list(query);
-      return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? "" };
-    }),
+    listDead: guard.unary<ListDeadRequest, ListDeadResponse>(
+      "ListDead",
+      async (request, context) => {
+        const query: ListRequest = {
+          state: "dead",
+          limit: pageSize(request.pageSize),
+          deadlineMs: context.deadlineMs,
+          signal: context.signal,
+        };
+        if (request.topic !== "") query.topic = request.topic;
+        if (request.pageToken !== "") query.cursor = request.pageToken;
+        const page = await scheduler.list(query);
+        return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? "" };
+      },
+    ),
     requeueDead: guard.unary<RequeueDeadRequest, RequeueDeadResponse>(
       "RequeueDead",
       (request, context) =>
@@ -342,6 +361,7 @@ export function taskServiceHandlers(
           return { state: stateToPb(result.state), requeued: result.outcome === "requeued" };
         }),
     ),
+    ...taskChangeHandlers(scheduler, guard, router),
     purgeDead: guard.unary<PurgeDeadRequest, PurgeDeadResponse>(
       "PurgeDead",
       async (request, context) => {
