@@ -87,7 +87,7 @@ export class TaskListing {
     );
     const tasks: Task[] = [];
     let steps = 0;
-    // One step reads one index once; the first always runs, so every page makes progress.
+    // A step reads one index once; the first always runs, so every call makes progress.
     const outOfTime = (): boolean =>
       request.signal?.aborted === true || (steps > 0 && Date.now() >= stopAt);
     while (position.shard < this.host.shardCount && tasks.length < limit) {
@@ -97,7 +97,6 @@ export class TaskListing {
         perTopic(request.state) && filter === ""
           ? await this.topicsOf(keys, request.state)
           : [filter];
-      steps += 1;
       for (const topic of topics) {
         if (topic < position.topic) continue;
         if (topic > position.topic) position = { ...position, topic, score: "", id: "" };

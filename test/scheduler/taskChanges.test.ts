@@ -1,0 +1,379 @@
+/**
+ * Changes to a task not delivered yet (reschedule, run now, set priority) and deleting one dead
+ * task, on a real redis-server: the transitions, their idempotency, the refused states, the exact
+ * counters fire relies on, and the races (a reschedule against the firing loop, run-now against a
+ * leadership change, delete against requeue).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { isDdqError, type DdqErrorCode } from "../../scheduler/engine/errors.js";
+import { ShardKeys } from "../../scheduler/engine/keys.js";
+import type { Scheduler } from "../../scheduler/scheduler.js";
+import type { RedisDatabase } from "../env/redisDatabase.js";
+import { useFreshRedisDatabase } from "../env/testContext.js";
+import { startTestScheduler } from "./support.js";
+
+let db: RedisDatabase;
+let scheduler: Scheduler;
+const HOUR = 3_600_000;
+
+beforeAll(async () => {
+  db = await useFreshRedisDatabase();
+});
+afterAll(async () => {
+  await db.close();
+});
+afterEach(async () => {
+  await scheduler.stop();
+});
+
+async function eventTypes(taskId: string): Promise<string[]> {
+  const shard = Number(taskId.split("-").at(-1));
+  return (await scheduler.readEvents(shard)).filter((e) => e.taskId === taskId).map((e) => e.type);
+}
+
+/** Every counts field of a topic, summed over the shards (including fire's exact counters). */
+async function counters(topic: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = { scheduled: 0, ready: 0, leased: 0, dead: 0 };
+  for (let shard = 0; shard < scheduler.shardCount; shard += 1) {
+    const hash = await db.client.hgetall(new ShardKeys(scheduler.prefix, shard).counts);
+    for (const [field, value] of Object.entries(hash)) {
+      const [t, name = ""] = field.split("|");
+      if (t === topic) out[name] = (out[name] ?? 0) + Number(value);
+    }
+  }
+  return out;
+}
+
+async function expectError(
+  promise: Promise<unknown>,
+  code: DdqErrorCode,
+  field?: string,
+): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isDdqError(error, code), `expected ${code}, got ${String(error)}`).toBe(true);
+  if (field !== undefined) expect(isDdqError(error) ? error.field : undefined).toBe(field);
+  return isDdqError(error) ? error.message : "";
+}
+
+/** A task that failed for good (max attempts 1). */
+async function deadTask(topic: string): Promise<string> {
+  const { task } = await scheduler.enqueue({ topic, maxAttempts: 1 });
+  const [leased] = await scheduler.lease({ topics: [topic], max: 1, waitMs: 5_000 });
+  expect(leased?.id).toBe(task.id);
+  await scheduler.fail(task.id, topic, leased?.leaseToken ?? "", "boom", false);
+  return task.id;
+}
+
+describe("reschedule, run now and priority of a task not delivered yet", () => {
+  it("reschedules a never-leased task later and earlier; it fires at its new time only", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({ topic: "rs", due: { delayMs: HOUR } });
+    const later = task.dueAtMs + HOUR;
+    const moved = await scheduler.changes.reschedule(task.id, { atMs: later });
+    expect(moved).toMatchObject({ changed: true, state: "scheduled", dueAtMs: later });
+    expect((await scheduler.get(task.id)).dueAtMs).toBe(later);
+    // A resend of the same absolute due time changes nothing and records nothing.
+    expect(await scheduler.changes.reschedule(task.id, { atMs: later })).toMatchObject({
+      changed: false,
+      state: "scheduled",
+    });
+    // Earlier: 300 ms from now by the Redis clock; the firing loop is woken for it.
+    const soon = await scheduler.changes.reschedule(task.id, { delayMs: 300 });
+    expect(soon.state).toBe("scheduled");
+    const [leased] = await scheduler.lease({ topics: ["rs"], max: 1, waitMs: 10_000 });
+    expect(leased?.id).toBe(task.id);
+    expect(leased?.attempt).toBe(1);
+    expect(await eventTypes(task.id)).toEqual([
+      "scheduled",
+      "rescheduled",
+      "rescheduled",
+      "ready",
+      "leased",
+    ]);
+    expect(await counters("rs")).toMatchObject({ scheduled: 0, ready: 0, leased: 1 });
+  });
+
+  it("a due time that has come makes a scheduled task ready now; a ready task stays as it is", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({ topic: "rp", due: { delayMs: HOUR } });
+    const now = await scheduler.changes.reschedule(task.id, { atMs: 1_000 });
+    expect(now).toMatchObject({ changed: true, state: "ready", dueAtMs: 1_000 });
+    expect((await scheduler.get(task.id)).state).toBe("ready");
+    // Resent: still a due time that has come, and the task is ready: nothing to do.
+    expect(await scheduler.changes.reschedule(task.id, { atMs: 1_000 })).toMatchObject({
+      changed: false,
+      state: "ready",
+    });
+    // A ready task has fired: it cannot go back to waiting.
+    const message = await expectError(
+      scheduler.changes.reschedule(task.id, { delayMs: HOUR }),
+      "FAILED_PRECONDITION",
+    );
+    expect(message).toContain("is ready");
+    expect(await counters("rp")).toMatchObject({ scheduled: 0, ready: 1 });
+    const [leased] = await scheduler.lease({ topics: ["rp"], max: 1 });
+    expect(leased?.id).toBe(task.id);
+  });
+
+  it("runs a scheduled task now, once: a long-polling lease wakes for it", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({ topic: "rn", due: { delayMs: HOUR }, priority: 5 });
+    // The queue is known to be empty to this replica: run-now must tell the lease waiters.
+    expect(await scheduler.lease({ topics: ["rn"], max: 1 })).toEqual([]);
+    const waiting = scheduler.lease({ topics: ["rn"], max: 1, waitMs: 20_000 });
+    const before = Date.now();
+    const ran = await scheduler.changes.runNow(task.id);
+    expect(ran).toMatchObject({ changed: true, state: "ready", priority: 5 });
+    expect(Math.abs(ran.dueAtMs - before)).toBeLessThan(5_000);
+    const [leased] = await waiting;
+    expect(leased?.id).toBe(task.id);
+    await expectError(scheduler.changes.runNow(task.id), "FAILED_PRECONDITION");
+    expect(await eventTypes(task.id)).toEqual(["scheduled", "ready", "leased"]);
+    // The prioritized counter followed the task out of the scheduled set.
+    expect(await counters("rn")).toMatchObject({ scheduled: 0, ready: 0, prioritized: 0 });
+  });
+
+  it("run now of a task waiting for a retry keeps its attempt count and the retries counter exact", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({
+      topic: "rr",
+      maxAttempts: 3,
+      backoff: { kind: "fixed", delayMs: HOUR },
+    });
+    const [first] = await scheduler.lease({ topics: ["rr"], max: 1, waitMs: 5_000 });
+    const failed = await scheduler.fail(task.id, "rr", first?.leaseToken ?? "", "try again");
+    expect(failed.outcome).toBe("retrying");
+    expect(await counters("rr")).toMatchObject({ scheduled: 1, retries: 1 });
+    // Waiting for its retry is "not fired yet": it can be rescheduled and run now.
+    const moved = await scheduler.changes.reschedule(task.id, { delayMs: 2 * HOUR });
+    expect(moved).toMatchObject({ changed: true, state: "scheduled" });
+    expect((await scheduler.get(task.id)).dueAtMs).toBe(moved.dueAtMs);
+    expect((await scheduler.changes.runNow(task.id)).state).toBe("ready");
+    expect(await counters("rr")).toMatchObject({ scheduled: 0, ready: 1, retries: 0 });
+    const [second] = await scheduler.lease({ topics: ["rr"], max: 1 });
+    expect(second).toMatchObject({ id: task.id, attempt: 2 });
+  });
+
+  it("changes priority of ready and scheduled tasks: lease order follows, counters stay exact", async () => {
+    scheduler = await startTestScheduler(db, { shardCount: 1 });
+    const [a, b] = await scheduler.enqueueBatch([{ topic: "pr" }, { topic: "pr" }]);
+    const idA = a?.task.id ?? "";
+    const idB = b?.task.id ?? "";
+    const raised = await scheduler.changes.setPriority(idB, 7);
+    expect(raised).toMatchObject({ changed: true, state: "ready", priority: 7 });
+    expect((await scheduler.get(idB)).priority).toBe(7);
+    expect(await scheduler.changes.setPriority(idB, 7)).toMatchObject({ changed: false });
+    const leased = await scheduler.lease({ topics: ["pr"], max: 2 });
+    expect(leased.map((t) => t.id)).toEqual([idB, idA]);
+
+    // Scheduled: the prioritized counter (fire reads records only when it is not 0) follows.
+    const { task: c } = await scheduler.enqueue({ topic: "pq", due: { delayMs: HOUR } });
+    const { task: d } = await scheduler.enqueue({ topic: "pq", due: { delayMs: HOUR } });
+    await scheduler.changes.setPriority(d.id, 3);
+    expect(await counters("pq")).toMatchObject({ scheduled: 2, prioritized: 1 });
+    await scheduler.changes.setPriority(d.id, 0);
+    expect(await counters("pq")).toMatchObject({ prioritized: 0 });
+    await scheduler.changes.setPriority(d.id, 9);
+    // Both fire at once (the same due time): the prioritized one leases first.
+    const due = c.dueAtMs + 1;
+    await scheduler.changes.reschedule(c.id, { atMs: due });
+    await scheduler.changes.reschedule(d.id, { atMs: due });
+    await scheduler.changes.reschedule(c.id, { atMs: 1 });
+    await scheduler.changes.reschedule(d.id, { atMs: 1 });
+    expect((await scheduler.lease({ topics: ["pq"], max: 2 })).map((t) => t.id)).toEqual([
+      d.id,
+      c.id,
+    ]);
+    expect(await counters("pq")).toMatchObject({ scheduled: 0, ready: 0, prioritized: 0 });
+    expect(await eventTypes(d.id)).toContain("priority_changed");
+  });
+
+  it("refuses leased and finished tasks, unknown ids and bad input", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({ topic: "rf" });
+    const [leased] = await scheduler.lease({ topics: ["rf"], max: 1, waitMs: 5_000 });
+    for (const change of [
+      scheduler.changes.runNow(task.id),
+      scheduler.changes.reschedule(task.id, { delayMs: 1_000 }),
+      scheduler.changes.setPriority(task.id, 1),
+    ]) {
+      expect(await expectError(change, "FAILED_PRECONDITION")).toContain("is leased");
+    }
+    await scheduler.ack(task.id, "rf", leased?.leaseToken ?? "");
+    expect(await expectError(scheduler.changes.runNow(task.id), "FAILED_PRECONDITION")).toContain(
+      "is succeeded",
+    );
+    const dead = await deadTask("rf");
+    expect(await expectError(scheduler.changes.runNow(dead), "FAILED_PRECONDITION")).toContain(
+      "is dead",
+    );
+    const { task: cancelled } = await scheduler.enqueue({ topic: "rf", due: { delayMs: HOUR } });
+    await scheduler.cancel(cancelled.id);
+    await expectError(scheduler.changes.setPriority(cancelled.id, 2), "FAILED_PRECONDITION");
+
+    const unknown = "01ARZ3NDEKTSV4RRFFQ69G5FAV-1";
+    await expectError(scheduler.changes.runNow(unknown), "NOT_FOUND");
+    await expectError(scheduler.changes.reschedule(unknown, { delayMs: 1 }), "NOT_FOUND");
+    await expectError(scheduler.changes.setPriority(unknown, 1), "NOT_FOUND");
+    await expectError(scheduler.changes.deleteDead(unknown), "NOT_FOUND");
+    await expectError(scheduler.changes.runNow("nope"), "INVALID_ARGUMENT", "id");
+    await expectError(scheduler.changes.deleteDead("x-99"), "INVALID_ARGUMENT", "id");
+    const { task: waiting } = await scheduler.enqueue({ topic: "rf", due: { delayMs: HOUR } });
+    await expectError(
+      scheduler.changes.setPriority(waiting.id, 1001),
+      "INVALID_ARGUMENT",
+      "priority",
+    );
+    await expectError(
+      scheduler.changes.setPriority(waiting.id, 1.5),
+      "INVALID_ARGUMENT",
+      "priority",
+    );
+    await expectError(
+      scheduler.changes.reschedule(waiting.id, { delayMs: -1 }),
+      "INVALID_ARGUMENT",
+      "due.delayMs",
+    );
+    await expectError(
+      scheduler.changes.reschedule(waiting.id, { atMs: Date.now() + 800 * 24 * HOUR }),
+      "INVALID_ARGUMENT",
+      "due.atMs",
+    );
+    expect((await scheduler.get(waiting.id)).dueAtMs).toBe(waiting.dueAtMs);
+  });
+});
+
+describe("deleting one dead task", () => {
+  it("deletes it with its counts and a purged event; a resend answers deleted=false", async () => {
+    scheduler = await startTestScheduler(db);
+    const id = await deadTask("dd");
+    const other = await deadTask("dd");
+    expect(await counters("dd")).toMatchObject({ dead: 2 });
+    expect(await scheduler.changes.deleteDead(id)).toEqual({ deleted: true });
+    expect(await scheduler.changes.deleteDead(id)).toEqual({ deleted: false });
+    await expectError(scheduler.get(id), "NOT_FOUND");
+    expect((await scheduler.get(other)).state).toBe("dead");
+    expect(await counters("dd")).toMatchObject({ dead: 1 });
+    expect((await eventTypes(id)).at(-1)).toBe("purged");
+    // Not dead: refused, whether the task has a hash or is still pending.
+    const { task } = await scheduler.enqueue({ topic: "dd", due: { delayMs: HOUR } });
+    expect(await expectError(scheduler.changes.deleteDead(task.id), "FAILED_PRECONDITION")).toBe(
+      `task ${task.id} is scheduled, not dead`,
+    );
+    await scheduler.requeueDead(other);
+    expect(await expectError(scheduler.changes.deleteDead(other), "FAILED_PRECONDITION")).toBe(
+      `task ${other} is ready, not dead`,
+    );
+  });
+
+  it("against a concurrent requeue: exactly one wins, counts stay exact", async () => {
+    scheduler = await startTestScheduler(db);
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i += 1) ids.push(await deadTask("dr"));
+    const outcomes = await Promise.all(
+      ids.map(async (id) => {
+        const [deleted, requeued] = await Promise.allSettled([
+          scheduler.changes.deleteDead(id),
+          scheduler.requeueDead(id),
+        ]);
+        return { id, deleted, requeued };
+      }),
+    );
+    let requeuedCount = 0;
+    for (const { id, deleted, requeued } of outcomes) {
+      if (deleted.status === "fulfilled") {
+        expect(deleted.value.deleted).toBe(true);
+        expect(requeued.status).toBe("rejected");
+        if (requeued.status === "rejected")
+          expect(isDdqError(requeued.reason, "NOT_FOUND")).toBe(true);
+        await expectError(scheduler.get(id), "NOT_FOUND");
+      } else {
+        expect(isDdqError(deleted.reason, "FAILED_PRECONDITION")).toBe(true);
+        expect(requeued.status).toBe("fulfilled");
+        expect((await scheduler.get(id)).state).toBe("ready");
+        requeuedCount += 1;
+      }
+    }
+    expect(await counters("dr")).toMatchObject({ dead: 0, ready: requeuedCount });
+  });
+});
+
+describe("races", () => {
+  it("a reschedule racing the firing loop: each task fires or is rescheduled, never both, never lost", async () => {
+    scheduler = await startTestScheduler(db);
+    const n = 200;
+    const start = Date.now();
+    const created = await scheduler.enqueueBatch(
+      Array.from({ length: n }, (_, i) => ({ topic: "race", due: { atMs: start + 400 + i * 5 } })),
+    );
+    const ids = created.map((r) => r.task.id);
+    // Start rescheduling once the first ones have fired, while the loop fires the rest as they
+    // come due.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, start + 700 - Date.now())));
+    const target = Date.now() + HOUR;
+    const results = await Promise.allSettled(
+      ids.map((id) => scheduler.changes.reschedule(id, { atMs: target })),
+    );
+    let rescheduled = 0;
+    for (const [i, result] of results.entries()) {
+      const id = ids[i] ?? "";
+      const task = await scheduler.get(id);
+      const events = await eventTypes(id);
+      if (result.status === "fulfilled") {
+        rescheduled += 1;
+        expect(task).toMatchObject({ state: "scheduled", dueAtMs: target });
+        expect(events).toEqual(["scheduled", "rescheduled"]);
+      } else {
+        expect(isDdqError(result.reason, "FAILED_PRECONDITION")).toBe(true);
+        expect(task.state).toBe("ready");
+        expect(events).toEqual(["scheduled", "ready"]);
+      }
+    }
+    expect(await counters("race")).toMatchObject({
+      scheduled: rescheduled,
+      ready: n - rescheduled,
+      leased: 0,
+    });
+    // None of the rescheduled fires now; all the others are leasable.
+    const leased = await scheduler.lease({ topics: ["race"], max: n });
+    expect(leased.length).toBe(n - rescheduled);
+  });
+
+  it("run now during a leadership change: applied by the leader holding the epoch, or refused unchanged", async () => {
+    const prefix = `fence${Date.now()}`;
+    scheduler = await startTestScheduler(db, { prefix, shardCount: 1 });
+    const created = await scheduler.enqueueBatch(
+      Array.from({ length: 100 }, () => ({ topic: "fence", due: { delayMs: HOUR } })),
+    );
+    const ids = created.map((r) => r.task.id);
+    const epochKey = new ShardKeys(prefix, 0).epoch;
+    // A new leader's epoch lands in the middle of the run-now calls (the old leader cannot know).
+    const calls = ids.map((id, i) =>
+      i === 50
+        ? db.client.incr(epochKey).then(() => scheduler.changes.runNow(id))
+        : scheduler.changes.runNow(id),
+    );
+    const results = await Promise.allSettled(calls);
+    let applied = 0;
+    for (const [i, result] of results.entries()) {
+      const task = await scheduler.get(ids[i] ?? "");
+      if (result.status === "fulfilled") {
+        applied += 1;
+        expect(task.state).toBe("ready");
+      } else {
+        expect(isDdqError(result.reason, "NOT_LEADER")).toBe(true);
+        expect(task.state).toBe("scheduled");
+      }
+    }
+    expect(applied).toBeLessThan(ids.length);
+    expect(await counters("fence")).toMatchObject({
+      ready: applied,
+      scheduled: ids.length - applied,
+    });
+    const readyEvents = (await scheduler.readEvents(0)).filter((e) => e.type === "ready");
+    expect(readyEvents.length).toBe(applied);
+  });
+});
