@@ -196,11 +196,11 @@ describe("reschedule, run now and priority of a task not delivered yet", () => {
     const { task } = await scheduler.enqueue({ topic: "rf" });
     const [leased] = await scheduler.lease({ topics: ["rf"], max: 1, waitMs: 5_000 });
     for (const change of [
-      scheduler.changes.runNow(task.id),
-      scheduler.changes.reschedule(task.id, { delayMs: 1_000 }),
-      scheduler.changes.setPriority(task.id, 1),
+      () => scheduler.changes.runNow(task.id),
+      () => scheduler.changes.reschedule(task.id, { delayMs: 1_000 }),
+      () => scheduler.changes.setPriority(task.id, 1),
     ]) {
-      expect(await expectError(change, "FAILED_PRECONDITION")).toContain("is leased");
+      expect(await expectError(change(), "FAILED_PRECONDITION")).toContain("is leased");
     }
     await scheduler.ack(task.id, "rf", leased?.leaseToken ?? "");
     expect(await expectError(scheduler.changes.runNow(task.id), "FAILED_PRECONDITION")).toContain(
