@@ -25,6 +25,7 @@ import {
   type OutputFormat,
 } from "../output.js";
 import { isPrintable } from "../../worker/handlers/printable.js";
+import { cronPreviewCommand, deadDeleteCommand } from "./taskChangeCommands.js";
 import { onTerminate } from "./terminate.js";
 
 /** Message fields that are google.protobuf.Duration in the ScheduleSpec JSON. */
@@ -41,7 +42,7 @@ const DURATION_KEYS = new Set([
  * Accepts the canonical protobuf JSON for Durations ("300s", "1.5s") and the CLI's own forms
  * ("5m", "1h30m") in a ScheduleSpec file, as the {seconds, nanos} objects ts-proto reads.
  */
-function normalizeDurations(value: unknown, key = ""): unknown {
+export function normalizeDurations(value: unknown, key = ""): unknown {
   if (typeof value === "string" && DURATION_KEYS.has(key)) {
     return toDuration(parseDurationMs(value, key));
   }
@@ -63,7 +64,7 @@ function eventTypeName(type: EventType): string {
 
 const STATE_NAMES = ["scheduled", "ready", "leased", "succeeded", "dead", "cancelled"] as const;
 
-function stateName(state: TaskState): string {
+export function stateName(state: TaskState): string {
   const name = (TaskState as unknown as Record<number, string | undefined>)[state] ?? String(state);
   return name.replace("TASK_STATE_", "").toLowerCase();
 }
@@ -110,13 +111,16 @@ export interface CommandIo {
   format: OutputFormat;
 }
 
-function arg(io: CommandIo, index: number, what: string): string {
+export function arg(io: CommandIo, index: number, what: string): string {
   const value = io.args[index];
   if (value === undefined) throw new UsageError(`missing ${what}`);
   return value;
 }
 
-async function withClient<T>(io: CommandIo, run: (client: DdqClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  io: CommandIo,
+  run: (client: DdqClient) => Promise<T>,
+): Promise<T> {
   const client = new DdqClient(clientOptions(io.settings));
   try {
     return await run(client);
@@ -305,9 +309,11 @@ export async function deadCommand(io: CommandIo): Promise<number> {
         else process.stdout.write(`purged ${result.purged} dead task(s)\n`);
         return 0;
       }
+      case "delete":
+        return deadDeleteCommand(sio, client);
       default:
         throw new UsageError(
-          "usage: ddq dead ls|requeue <id>...|purge [--topic T] [--before TIME]",
+          "usage: ddq dead ls|requeue <id>...|delete <id>...|purge [--topic T] [--before TIME]",
         );
     }
   });
@@ -395,22 +401,11 @@ export async function cronCommand(io: CommandIo): Promise<number> {
         else process.stdout.write(`triggered ${result.occurrenceId}\n`);
         return 0;
       }
-      case "preview": {
-        const result = await client.previewSchedule(
-          id(),
-          io.settings.integer("count", 10, 1, 1000),
-        );
-        if (io.format === "json") printJson(result);
-        else
-          printTable(
-            ["UTC", `LOCAL (${result.timeZone})`],
-            result.fires.map((f) => [time(f.time), f.localTime]),
-          );
-        return 0;
-      }
+      case "preview":
+        return cronPreviewCommand({ ...io, args: rest }, client);
       default:
         throw new UsageError(
-          "usage: ddq cron ls|get|apply -f FILE|delete|pause|resume|trigger|preview <id>",
+          "usage: ddq cron ls|get|apply -f FILE|delete|pause|resume|trigger|preview <id>|preview -f FILE",
         );
     }
   });
