@@ -39,7 +39,7 @@ type ChangeReply = WaitingChange | { notWaiting: string };
 /** What each change accepts (the FAILED_PRECONDITION message for any other state). */
 const RULES = {
   reschedule:
-    "only a scheduled task can be rescheduled (a ready task has fired: it can only be run now)",
+    "only a scheduled task can be rescheduled (a ready task is due already and waits for a worker)",
   runNow: "only a scheduled or ready task can be run now",
   priority: "only a scheduled or ready task can change priority",
   deleteDead: "only a dead task can be deleted",

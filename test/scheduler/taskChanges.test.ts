@@ -301,6 +301,43 @@ describe("deleting one dead task", () => {
   });
 });
 
+describe("scripts run twice with the same arguments (a resend)", () => {
+  it("apply once: changeWaiting and deleteDead", async () => {
+    scheduler = await startTestScheduler(db);
+    const { task } = await scheduler.enqueue({ topic: "twice", due: { delayMs: HOUR } });
+    const at = { atMs: task.dueAtMs + HOUR };
+    const moved = await Promise.all([
+      scheduler.changes.reschedule(task.id, at),
+      scheduler.changes.reschedule(task.id, at),
+    ]);
+    expect(moved.map((r) => r.changed).sort()).toEqual([false, true]);
+    const prioritized = await Promise.all([
+      scheduler.changes.setPriority(task.id, 4),
+      scheduler.changes.setPriority(task.id, 4),
+    ]);
+    expect(prioritized.map((r) => r.changed).sort()).toEqual([false, true]);
+    const ran = await Promise.all([
+      scheduler.changes.runNow(task.id),
+      scheduler.changes.runNow(task.id),
+    ]);
+    expect(ran.map((r) => r.changed).sort()).toEqual([false, true]);
+    expect(await counters("twice")).toMatchObject({ scheduled: 0, ready: 1, prioritized: 0 });
+    expect(await eventTypes(task.id)).toEqual([
+      "scheduled",
+      "rescheduled",
+      "priority_changed",
+      "ready",
+    ]);
+    const dead = await deadTask("twice.dead");
+    const deleted = await Promise.all([
+      scheduler.changes.deleteDead(dead),
+      scheduler.changes.deleteDead(dead),
+    ]);
+    expect(deleted.map((r) => r.deleted).sort()).toEqual([false, true]);
+    expect(await counters("twice.dead")).toMatchObject({ dead: 0 });
+  });
+});
+
 describe("races", () => {
   it("a reschedule racing the firing loop: each task fires or is rescheduled, never both, never lost", async () => {
     scheduler = await startTestScheduler(db);
