@@ -90,37 +90,45 @@ describe("listing tasks of every topic", () => {
     expect(beta.ids).toHaveLength(9);
   });
 
-  it("lists each task that stays in its state exactly once while others come and go", async () => {
-    scheduler = await startTestScheduler(db);
-    const stay = await scheduler.enqueueBatch(
-      Array.from({ length: 60 }, (_, i) => ({
-        topic: i % 2 === 0 ? "even" : "odd",
-        due: { delayMs: HOUR + i * 1000 },
-      })),
-    );
-    const go = await scheduler.enqueueBatch(
-      Array.from({ length: 30 }, (_, i) => ({
-        topic: i % 2 === 0 ? "even" : "odd",
-        due: { delayMs: HOUR + i * 1000 + 500 },
-      })),
-    );
-    const leaving = go.map((r) => r.task.id);
-    const arrived: string[] = [];
-    const { ids } = await listAll({ state: "scheduled", limit: 5 }, async () => {
-      // Between pages: some tasks leave the state (cancelled) and new ones arrive, before and
-      // after the position (an offset-based page would skip or repeat tasks that stayed).
-      const out = leaving.splice(0, 3);
-      await Promise.all(out.map((id) => scheduler.cancel(id)));
-      const added = await scheduler.enqueueBatch([
-        { topic: "even", due: { delayMs: HOUR - 1 } },
-        { topic: "odd", due: { delayMs: 3 * HOUR } },
-      ]);
-      arrived.push(...added.map((r) => r.task.id));
-    });
-    const stayed = stay.map((r) => r.task.id);
-    for (const id of stayed) expect(ids.filter((x) => x === id)).toEqual([id]);
-    expect(new Set(ids).size).toBe(ids.length);
-  });
+  it.each([
+    ["every topic", undefined],
+    ["one topic", "even"],
+  ])(
+    "lists each task that stays in its state exactly once while others come and go (%s)",
+    async (_name, topic) => {
+      scheduler = await startTestScheduler(db);
+      const stay = await scheduler.enqueueBatch(
+        Array.from({ length: 60 }, (_, i) => ({
+          topic: i % 2 === 0 ? "even" : "odd",
+          due: { delayMs: HOUR + i * 1000 },
+        })),
+      );
+      const go = await scheduler.enqueueBatch(
+        Array.from({ length: 30 }, (_, i) => ({
+          topic: i % 2 === 0 ? "even" : "odd",
+          due: { delayMs: HOUR + i * 1000 + 500 },
+        })),
+      );
+      const leaving = go.map((r) => r.task.id);
+      const arrived: string[] = [];
+      const request: ListRequest = { state: "scheduled", limit: 5 };
+      if (topic !== undefined) request.topic = topic;
+      const { ids } = await listAll(request, async () => {
+        // Between pages: some tasks leave the state (cancelled) and new ones arrive, before and
+        // after the position (an offset-based page would skip or repeat tasks that stayed).
+        const out = leaving.splice(0, 3);
+        await Promise.all(out.map((id) => scheduler.cancel(id)));
+        const added = await scheduler.enqueueBatch([
+          { topic: "even", due: { delayMs: HOUR - 1 } },
+          { topic: "odd", due: { delayMs: 3 * HOUR } },
+        ]);
+        arrived.push(...added.map((r) => r.task.id));
+      });
+      const stayed = stay.filter((r) => topic === undefined || r.task.topic === topic);
+      for (const { task } of stayed) expect(ids.filter((x) => x === task.id)).toEqual([task.id]);
+      expect(new Set(ids).size).toBe(ids.length);
+    },
+  );
 
   it("lists dead, succeeded and cancelled tasks of every topic with a topic filter or without", async () => {
     scheduler = await startTestScheduler(db);
