@@ -7,6 +7,7 @@
  * tasks, from its counts hash: never from a SCAN of the keyspace. A page's walk stops at its time
  * budget or the caller's deadline and answers what it found with a token to continue.
  */
+import { createHash } from "node:crypto";
 import { invalidArgument } from "./engine/errors.js";
 import { ShardKeys } from "./engine/keys.js";
 import { TASK_STATES, type EngineLimits, type Task, type TaskState } from "./engine/model.js";
@@ -59,6 +60,11 @@ interface Position {
 
 const TOKEN_VERSION = "l1";
 const SCORE = /^-?\d+(\.\d+)?(e[+-]?\d+)?$/;
+
+/** Binds a page token to the state and topic filter of its listing. */
+function listingOf(state: TaskState, filter: string): string {
+  return createHash("sha256").update(`${state}|${filter}`).digest("hex").slice(0, 8);
+}
 
 function perTopic(state: TaskState): boolean {
   return state === "scheduled" || state === "ready" || state === "leased";
@@ -171,11 +177,16 @@ export class TaskListing {
     return topics.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
+  /**
+   * A page token: "l1|<listing>|<shard>|<topic>|<score>|<id>", base64url. <listing> binds the
+   * token to its state and topic filter (8 hex digits of a hash); <topic> is empty when the
+   * listing has one topic. At most 384 bytes (512 characters) even for a 128-character topic
+   * and a cron occurrence id of a 200-character schedule id.
+   */
   private encode(position: Position, state: TaskState, filter: string): string {
     const { shard, topic, score, id } = position;
-    return Buffer.from([TOKEN_VERSION, state, filter, shard, topic, score, id].join("|")).toString(
-      "base64url",
-    );
+    const fields = [TOKEN_VERSION, listingOf(state, filter), shard, filter === "" ? topic : ""];
+    return Buffer.from([...fields, score, id].join("|")).toString("base64url");
   }
 
   /** The position a page token names; INVALID_ARGUMENT (cursor) for anything else. */
@@ -186,14 +197,15 @@ export class TaskListing {
     const text = Buffer.from(cursor, "base64url").toString("utf8");
     if (Buffer.from(text, "utf8").toString("base64url") !== cursor) throw bad("malformed");
     const parts = text.split("|");
-    if (parts.length !== 7 || parts[0] !== TOKEN_VERSION) throw bad("malformed");
-    const [, tokenState = "", tokenFilter = "", shardText = "", topic = "", score = "", id = ""] =
-      parts;
-    if (tokenState !== state || tokenFilter !== filter)
-      throw bad(`it continues a listing of state ${tokenState}, topic "${tokenFilter}"`);
+    if (parts.length !== 6 || parts[0] !== TOKEN_VERSION) throw bad("malformed");
+    const [, listing = "", shardText = "", tokenTopic = "", score = "", id = ""] = parts;
+    if (listing !== listingOf(state, filter))
+      throw bad("it continues a listing of another state or topic");
     const shard = Number(shardText);
     if (!/^\d+$/.test(shardText) || shard >= this.host.shardCount) throw bad("unknown shard");
-    if (topic !== "") validateTopic("cursor", topic, this.host.limits);
+    if (filter !== "" && tokenTopic !== "") throw bad("malformed");
+    const topic = filter === "" ? tokenTopic : filter;
+    if (tokenTopic !== "") validateTopic("cursor", tokenTopic, this.host.limits);
     if (score === "" ? id !== "" : !SCORE.test(score) || shardOfTaskId(id) !== shard)
       throw bad("malformed position");
     return { shard, topic, score, id };

@@ -3,19 +3,12 @@
  * delete` (one dead task by id) and `ddq cron preview` (a stored schedule, or a spec file that is
  * not saved). docs/CLI.md.
  */
-import { readFileSync } from "node:fs";
-import { ScheduleSpec } from "../../proto/gen/ddq/v1/cron_service.js";
 import type { DdqClient } from "../../client/ddqClient.js";
 import { parseDurationMs } from "../config.js";
 import { UsageError } from "../exitCodes.js";
 import { printJson, printTable, progress, progressDone, time } from "../output.js";
-import {
-  arg,
-  normalizeDurations,
-  stateName,
-  withClient,
-  type CommandIo,
-} from "./clientCommands.js";
+import { arg, stateName, withClient, type CommandIo } from "./clientCommands.js";
+import { scheduleSpecFromFile } from "./scheduleFile.js";
 
 /** An RFC 3339 time flag, or undefined when the flag is not set. */
 function timeFlag(io: CommandIo, flag: string): Date | undefined {
@@ -108,23 +101,6 @@ export async function deadDeleteCommand(io: CommandIo, client: DdqClient): Promi
   return 0;
 }
 
-/** A ScheduleSpec JSON file ("-": stdin); a file that cannot be read is a usage error. */
-function readSpecFile(file: string): ScheduleSpec {
-  let text: string;
-  try {
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
-  } catch (error) {
-    throw new UsageError(`cannot read --file ${file}: ${(error as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`--file ${file} is not JSON: ${(error as Error).message}`);
-  }
-  return ScheduleSpec.fromJSON(normalizeDurations(json));
-}
-
 /**
  * `ddq cron preview <id> | -f FILE [--count N] [--from TIME]` (args after "preview" in io.args):
  * a stored schedule, or a spec that is not saved (checked as `cron apply` would check it).
@@ -139,7 +115,7 @@ export async function cronPreviewCommand(io: CommandIo, client: DdqClient): Prom
   const result =
     file === undefined
       ? await client.previewSchedule(id ?? "", count, from)
-      : await client.previewSpec(readSpecFile(file), count, from);
+      : await client.previewSpec(scheduleSpecFromFile(io.settings), count, from);
   if (io.format === "json") {
     printJson(result);
     return 0;

@@ -3,6 +3,7 @@
  * every task once, in a stable order, while tasks come and go between pages; page tokens bound
  * to their listing and validated; a walk that stops at the caller's deadline or cancellation.
  */
+import { createHash } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isDdqError } from "../../scheduler/engine/errors.js";
 import type { Scheduler, ListRequest } from "../../scheduler/scheduler.js";
@@ -161,19 +162,25 @@ describe("listing tasks of every topic", () => {
     await refused({ state: "ready", cursor });
     await refused({ state: "scheduled", topic: "tok", cursor });
     const forged = (text: string): string => Buffer.from(text).toString("base64url");
+    const listing = createHash("sha256").update("scheduled|").digest("hex").slice(0, 8);
     for (const token of [
       "garbage!",
       "!!!",
       "A".repeat(5000),
       "é",
-      forged("l1|scheduled||99||"),
-      forged("l1|scheduled||0|bad topic||"),
-      forged("l1|scheduled||0|tok|12|not-an-id"),
-      forged("l1|scheduled||0|tok|x|01ARZ3NDEKTSV4RRFFQ69G5FAV-0"),
-      forged("l0|scheduled||0|||"),
+      forged(`l1|${listing}|99|||`),
+      forged(`l1|${listing}|0|bad topic||`),
+      forged(`l1|${listing}|0|tok|12|not-an-id`),
+      forged(`l1|${listing}|0|tok|x|01ARZ3NDEKTSV4RRFFQ69G5FAV-0`),
+      forged(`l1|${listing}|0|tok||01ARZ3NDEKTSV4RRFFQ69G5FAV-0`),
+      forged(`l0|${listing}|0|||`),
+      forged(`l1|00000000|0|||`),
     ]) {
       await refused({ state: "scheduled", cursor: token });
     }
+    expect(
+      (await scheduler.list({ state: "scheduled", cursor: forged(`l1|${listing}|0|||`) })).tasks,
+    ).toBeDefined();
     // A page token names a position, not a task: it works after that task left its state.
     const rest = await scheduler.list({ state: "scheduled", cursor, limit: 10 });
     expect(rest.tasks).toHaveLength(3);
