@@ -235,6 +235,38 @@ describe("ListTasks of every topic", () => {
   });
 });
 
+describe("ListTasks page tokens at their longest", () => {
+  it("stay within the 512-character page token limit: a 128-character topic, a 200-character schedule id, priority 1000", async () => {
+    const topic = `t${"x".repeat(127)}`;
+    const id = `s${"y".repeat(199)}`;
+    await client.upsertSchedule(
+      ScheduleSpec.fromPartial({ id, schedules: ["@yearly"], task: { topic, priority: 1000 } }),
+    );
+    await client.triggerSchedule(id);
+    await client.triggerSchedule(id);
+    const first = await client.list({ state: TaskState.TASK_STATE_READY, topic, pageSize: 1 });
+    expect(first.tasks[0]?.id.length).toBeGreaterThan(215);
+    expect(first.nextPageToken).not.toBe("");
+    const everyTopic: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await client.list({ state: TaskState.TASK_STATE_READY, pageSize: 1, pageToken });
+      expect(page.nextPageToken.length).toBeLessThanOrEqual(512);
+      everyTopic.push(...page.tasks.filter((t) => t.topic === topic).map((t) => t.id));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    expect(everyTopic).toHaveLength(2);
+    const second = await client.list({
+      state: TaskState.TASK_STATE_READY,
+      topic,
+      pageSize: 1,
+      pageToken: first.nextPageToken,
+    });
+    expect(second.tasks).toHaveLength(1);
+    await client.deleteSchedule(id);
+  });
+});
+
 describe("PreviewSchedule of a spec that is not saved", () => {
   const spec = (partial: Partial<ScheduleSpec>): ScheduleSpec =>
     ScheduleSpec.fromPartial({
