@@ -3,7 +3,8 @@
  * `ddq`: one CLI for every component and for operating ddq (docs/CLI.md).
  *   ddq scheduler | worker | operator            long-running components
  *   ddq enqueue | get | cancel | ls | watch      tasks
- *   ddq dead ls|requeue|purge                    dead letters
+ *   ddq reschedule | run-now | set-priority      a task not delivered yet
+ *   ddq dead ls|requeue|delete|purge             dead letters
  *   ddq cron ls|get|apply|delete|pause|resume|trigger|preview
  */
 import { parseArgs } from "node:util";
@@ -19,6 +20,11 @@ import {
   watchCommand,
   type CommandIo,
 } from "./commands/clientCommands.js";
+import {
+  rescheduleCommand,
+  runNowCommand,
+  setPriorityCommand,
+} from "./commands/taskChangeCommands.js";
 import { readStatusDetails } from "../scheduler/api/grpcStatus.js";
 import { Metadata, status } from "@grpc/grpc-js";
 
@@ -35,11 +41,18 @@ tasks:
           [--max-attempts N] [--idempotency-key K]
   get <id>             one task
   cancel <id>          cancel a task (a leased one gets cancel-requested)
-  ls [--state S --topic T [--owner UID] [--limit N] [--all]]
-                       counts per topic, or the tasks in a state
+  ls [--state S [--topic T] [--owner UID] [--limit N] [--all]]
+                       counts per topic, or the tasks in a state (of one topic or all)
+  reschedule <id> --delay 10m | --at TIME
+                       move a scheduled task's due time (a time that has come: ready now)
+  run-now <id>...      make scheduled tasks ready now
+  set-priority <id> --priority N
+                       change a scheduled or ready task's priority (0..1000)
   watch [--topic T] [--from now|oldest] [--resume-after ID,...] [--count N]
-  dead ls|requeue <id>...|purge [--topic T] [--before TIME]
-  cron ls|get|apply -f FILE|delete|pause|resume|trigger|preview <id> [--count N]
+  dead ls|requeue <id>...|delete <id>...|purge [--topic T] [--before TIME]
+  cron ls|get|apply -f FILE|delete|pause|resume|trigger <id>
+  cron preview <id> | -f FILE [--count N] [--from TIME]
+                       next fires of a stored schedule, or of a spec file not saved
 
 common flags: --address host:port (DDQ_ADDRESS), --token / --token-file (DDQ_TOKEN_FILE),
   --tls, --tls-ca-file, --tls-cert-file, --tls-key-file, -o table|json
@@ -126,6 +139,9 @@ const CLIENT_COMMANDS: Record<string, (io: CommandIo) => Promise<number>> = {
   dead: deadCommand,
   cron: cronCommand,
   watch: watchCommand,
+  reschedule: rescheduleCommand,
+  "run-now": runNowCommand,
+  "set-priority": setPriorityCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -30,6 +30,7 @@ import {
   WatchEventsRequest_Start,
   type CancelTaskResponse,
   type CountTasksResponse,
+  type DeleteDeadResponse,
   type EnqueueBatchResponse,
   type EnqueueResponse,
   type Event,
@@ -39,6 +40,10 @@ import {
   type ListTasksResponse,
   type PurgeDeadResponse,
   type RequeueDeadResponse,
+  type RescheduleTaskRequest,
+  type RescheduleTaskResponse,
+  type RunTaskNowResponse,
+  type SetTaskPriorityResponse,
   type WatchEventsResponse,
 } from "../proto/gen/ddq/v1/task_service.js";
 import {
@@ -224,6 +229,33 @@ export class DdqClient {
     );
   }
 
+  /** Deletes one dead task; `deleted` is false for a resend. */
+  deleteDead(id: string): Promise<DeleteDeadResponse> {
+    return this.invoke((m, o, c) => this.tasks.deleteDead({ id }, m, o, c));
+  }
+
+  /** Moves a scheduled task's due time: a Date, or `{ delayMs }` from now (Redis time). */
+  reschedule(id: string, due: Date | { delayMs: number }): Promise<RescheduleTaskResponse> {
+    const request: RescheduleTaskRequest = {
+      id,
+      due:
+        due instanceof Date
+          ? { $case: "dueTime", value: due }
+          : { $case: "delay", value: toDuration(due.delayMs) },
+    };
+    return this.invoke((m, o, c) => this.tasks.rescheduleTask(request, m, o, c));
+  }
+
+  /** Makes a scheduled task ready now (`changed` is false if it was ready already). */
+  runNow(id: string): Promise<RunTaskNowResponse> {
+    return this.invoke((m, o, c) => this.tasks.runTaskNow({ id }, m, o, c));
+  }
+
+  /** Changes a scheduled or ready task's priority (0..1000). */
+  setPriority(id: string, priority: number): Promise<SetTaskPriorityResponse> {
+    return this.invoke((m, o, c) => this.tasks.setTaskPriority({ id, priority }, m, o, c));
+  }
+
   /**
    * One WatchEvents stream as an async iterator of event batches. It ends when the server ends
    * the stream or the signal aborts; errors (OUT_OF_RANGE for a gap) are thrown.
@@ -321,8 +353,16 @@ export class DdqClient {
     return this.invoke((m, o, c) => this.cron.triggerSchedule({ id, requestId }, m, o, c));
   }
 
-  previewSchedule(id: string, count = 10): Promise<PreviewScheduleResponse> {
-    return this.invoke((m, o, c) => this.cron.previewSchedule({ id, count }, m, o, c));
+  /** The next fires of a stored schedule (`from`: after this instant, default now). */
+  previewSchedule(id: string, count = 10, from?: Date): Promise<PreviewScheduleResponse> {
+    const request = { id, count, ...(from === undefined ? {} : { fromTime: from }) };
+    return this.invoke((m, o, c) => this.cron.previewSchedule(request, m, o, c));
+  }
+
+  /** The next fires of a spec that is not saved (checked as UpsertSchedule checks it). */
+  previewSpec(spec: ScheduleSpec, count = 10, from?: Date): Promise<PreviewScheduleResponse> {
+    const request = { id: "", spec, count, ...(from === undefined ? {} : { fromTime: from }) };
+    return this.invoke((m, o, c) => this.cron.previewSchedule(request, m, o, c));
   }
 
   // --- WorkerService ---------------------------------------------------------------------

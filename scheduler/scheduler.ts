@@ -36,7 +36,7 @@ import {
 } from "./engine/taskRecord.js";
 import { formatTaskId, shardOfTaskId, stableHash, UlidGenerator } from "./engine/taskId.js";
 import { prepareTask, validateTopic, type PreparedTask } from "./engine/validation.js";
-import { CronScheduler } from "./cron/cronScheduler.js";
+import { CronScheduler, type CronHost } from "./cron/cronScheduler.js";
 import { KubernetesLeaseBackend } from "./leadership/kubernetesLeaseBackend.js";
 import {
   DEFAULT_LEASE_TIMING,
@@ -45,6 +45,10 @@ import {
 } from "./leadership/leaseBackend.js";
 import { RedisLeaseBackend } from "./leadership/redisLeaseBackend.js";
 import { ShardElector } from "./leadership/shardElector.js";
+import { TaskChanges } from "./taskChanges.js";
+import { TaskListing, type ListPage, type ListRequest } from "./taskListing.js";
+
+export type { ListPage, ListRequest } from "./taskListing.js";
 
 export type LeadershipConfig =
   | { kind: "redis" }
@@ -84,22 +88,6 @@ export interface SchedulerOptions {
 
 export type { LeaseRequest } from "./leasing.js";
 
-export interface ListRequest {
-  state: TaskState;
-  /** Required for scheduled, ready and leased; optional filter otherwise. */
-  topic?: string;
-  limit?: number;
-  cursor?: string;
-  /** The caller's deadline or cancellation: the scan stops, throwing the signal's reason. */
-  signal?: AbortSignal;
-}
-
-export interface ListPage {
-  tasks: Task[];
-  /** Pass back to get the next page; absent on the last page. */
-  nextCursor?: string;
-}
-
 export interface LifecycleEvent {
   /** `<stream entry id>.<line>` within the shard: resume after it. */
   eventId: string;
@@ -130,6 +118,9 @@ export class Scheduler {
   private readonly elector: ShardElector;
   /** Cron schedules: upsert, get, list, delete, pause/resume, trigger, preview. */
   readonly cron: CronScheduler;
+  /** Reschedule, run now, set priority, delete one dead task. */
+  readonly changes: TaskChanges;
+  private readonly listing: TaskListing;
   private readonly engines = new Map<number, ShardEngine>();
   private readonly loops = new Map<number, FiringLoop>();
   /** When the led shards' task loops pass (shared: see FiringPace). */
@@ -182,7 +173,7 @@ export class Scheduler {
     });
     this.scripts = new ScriptRunner(this.redis);
     this.leasing = this.createLeasing();
-    this.cron = new CronScheduler({
+    const host: CronHost = {
       prefix: this.prefix,
       shardCount: this.shardCount,
       limits: this.limits,
@@ -198,7 +189,11 @@ export class Scheduler {
       log: (message) => {
         this.log(message);
       },
-    });
+    };
+    this.cron = new CronScheduler(host);
+    const read = (id: string): Promise<Task> => this.get(id);
+    this.changes = new TaskChanges(host, this.scripts, this.settings, read);
+    this.listing = new TaskListing(host, this.scripts, read);
     const leadership = options.leadership ?? { kind: "redis" };
     const backend: LeaseBackend =
       leadership.kind === "redis"
@@ -816,56 +811,9 @@ export class Scheduler {
     return totals;
   }
 
-  /**
-   * Lists tasks in a state, shard by shard, in index order (due time, ready order, lease expiry,
-   * death or finish time). The cursor is opaque.
-   */
-  async list(request: ListRequest): Promise<ListPage> {
-    const limit = request.limit ?? 100;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
-      throw invalidArgument("limit", "must be from 1 to 1000");
-    if (!(TASK_STATES as readonly string[]).includes(request.state))
-      throw invalidArgument("state", `unknown state "${request.state}"`);
-    const perTopic =
-      request.state === "scheduled" || request.state === "ready" || request.state === "leased";
-    if (perTopic && request.topic === undefined)
-      throw invalidArgument("topic", `is required to list ${request.state} tasks`);
-    if (request.topic !== undefined) validateTopic("topic", request.topic, this.limits);
-    let { shard, offset } = decodeCursor(request.cursor, this.shardCount);
-    const tasks: Task[] = [];
-    while (shard < this.shardCount && tasks.length < limit) {
-      request.signal?.throwIfAborted();
-      const keys = new ShardKeys(this.prefix, shard);
-      const index =
-        request.state === "scheduled"
-          ? keys.scheduled(request.topic ?? "")
-          : request.state === "ready"
-            ? keys.ready(request.topic ?? "")
-            : request.state === "leased"
-              ? keys.leased(request.topic ?? "")
-              : request.state === "dead"
-                ? keys.dead
-                : keys.finished;
-      const want = limit - tasks.length;
-      const ids = await this.redis.zrange(index, offset, offset + want - 1);
-      // Read concurrently: ioredis pipelines them on the connection.
-      const page = await Promise.all(ids.map((id) => this.get(id).catch(() => undefined)));
-      for (const task of page) {
-        if (task === undefined || task.state !== request.state) continue;
-        if (request.topic !== undefined && task.topic !== request.topic) continue;
-        tasks.push(task);
-      }
-      if (ids.length < want) {
-        shard += 1;
-        offset = 0;
-      } else {
-        offset += ids.length;
-      }
-    }
-    const page: ListPage = { tasks };
-    if (shard < this.shardCount)
-      page.nextCursor = Buffer.from(`${shard}:${offset}`).toString("base64url");
-    return page;
+  /** Tasks in a state, of one topic or every topic, keyset-paged (taskListing.ts). */
+  list(request: ListRequest): Promise<ListPage> {
+    return this.listing.list(request);
   }
 
   /**
@@ -952,18 +900,4 @@ function connectRedis(options: SchedulerOptions): RedisClient {
     cluster.nodes.map((node) => ({ host: node.host, port: node.port })),
     { redisOptions: { ...options.redisOptions }, lazyConnect: true },
   );
-}
-
-function decodeCursor(
-  cursor: string | undefined,
-  shardCount: number,
-): { shard: number; offset: number } {
-  if (cursor === undefined || cursor === "") return { shard: 0, offset: 0 };
-  const match = /^(\d+):(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
-  const shard = Number(match?.[1] ?? NaN);
-  const offset = Number(match?.[2] ?? NaN);
-  if (!Number.isSafeInteger(shard) || !Number.isSafeInteger(offset) || shard >= shardCount) {
-    throw invalidArgument("cursor", "is not a cursor returned by list");
-  }
-  return { shard, offset };
 }

@@ -25,6 +25,7 @@ import {
 } from "../output.js";
 import { isPrintable } from "../../worker/handlers/printable.js";
 import { scheduleSpecFromFile } from "./scheduleFile.js";
+import { cronPreviewCommand, deadDeleteCommand } from "./taskChangeCommands.js";
 import { onTerminate } from "./terminate.js";
 
 /** Tells (on stderr, so scripts' stdout stays clean) how to get the next page. */
@@ -38,7 +39,7 @@ function eventTypeName(type: EventType): string {
 
 const STATE_NAMES = ["scheduled", "ready", "leased", "succeeded", "dead", "cancelled"] as const;
 
-function stateName(state: TaskState): string {
+export function stateName(state: TaskState): string {
   const name = (TaskState as unknown as Record<number, string | undefined>)[state] ?? String(state);
   return name.replace("TASK_STATE_", "").toLowerCase();
 }
@@ -85,13 +86,16 @@ export interface CommandIo {
   format: OutputFormat;
 }
 
-function arg(io: CommandIo, index: number, what: string): string {
+export function arg(io: CommandIo, index: number, what: string): string {
   const value = io.args[index];
   if (value === undefined) throw new UsageError(`missing ${what}`);
   return value;
 }
 
-async function withClient<T>(io: CommandIo, run: (client: DdqClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  io: CommandIo,
+  run: (client: DdqClient) => Promise<T>,
+): Promise<T> {
   const client = new DdqClient(clientOptions(io.settings));
   try {
     return await run(client);
@@ -280,9 +284,11 @@ export async function deadCommand(io: CommandIo): Promise<number> {
         else process.stdout.write(`purged ${result.purged} dead task(s)\n`);
         return 0;
       }
+      case "delete":
+        return deadDeleteCommand(sio, client);
       default:
         throw new UsageError(
-          "usage: ddq dead ls|requeue <id>...|purge [--topic T] [--before TIME]",
+          "usage: ddq dead ls|requeue <id>...|delete <id>...|purge [--topic T] [--before TIME]",
         );
     }
   });
@@ -371,22 +377,11 @@ export async function cronCommand(io: CommandIo): Promise<number> {
         else process.stdout.write(`triggered ${result.occurrenceId}\n`);
         return 0;
       }
-      case "preview": {
-        const result = await client.previewSchedule(
-          id(),
-          io.settings.integer("count", 10, 1, 1000),
-        );
-        if (io.format === "json") printJson(result);
-        else
-          printTable(
-            ["UTC", `LOCAL (${result.timeZone})`],
-            result.fires.map((f) => [time(f.time), f.localTime]),
-          );
-        return 0;
-      }
+      case "preview":
+        return cronPreviewCommand({ ...io, args: rest }, client);
       default:
         throw new UsageError(
-          "usage: ddq cron ls|get|apply -f FILE|delete|pause|resume|trigger|preview <id>",
+          "usage: ddq cron ls|get|apply -f FILE|delete|pause|resume|trigger|preview <id>|preview -f FILE",
         );
     }
   });

@@ -38,6 +38,7 @@ import { pageTokenOf, schedulePageToken } from "./pageToken.js";
 import type { PeerRouter } from "./peerRouter.js";
 import { checkMaxLength, MAX_TIME_ZONE_LENGTH } from "./requestFields.js";
 import { durationMs, timestampMs, toDuration, toTimestamp } from "./protoTime.js";
+import { previewSchedule } from "./schedulePreview.js";
 import { taskSpecFromPb, taskSpecToPb } from "./taskMessages.js";
 
 function enumName<E extends number, N extends string>(
@@ -295,20 +296,13 @@ export function cronServiceHandlers(
     ),
     previewSchedule: guard.unary<PreviewScheduleRequest, PreviewScheduleResponse>(
       "PreviewSchedule",
-      async (request) => {
-        const count = request.count === 0 ? 10 : request.count;
-        const { timeZone, fires } = await cron.preview(request.id, count);
-        return {
-          timeZone,
-          fires: fires.map((f) => ({ time: new Date(f.atMs), localTime: f.wallClock })),
-        };
-      },
+      (request) => previewSchedule(scheduler, request),
     ),
   };
 }
 
 /** Cron engine field names are relative to the spec: name them from the request's root. */
-function withSpecPrefix(error: unknown): unknown {
+export function withSpecPrefix(error: unknown): unknown {
   if (!isDdqError(error, "INVALID_ARGUMENT") || error.field === undefined) return error;
   const field = error.field.startsWith("spec.") ? error.field : `spec.${error.field}`;
   const message = error.message.startsWith(`${error.field}: `)

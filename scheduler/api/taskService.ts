@@ -35,6 +35,7 @@ import { prepareTask, validateTopic } from "../engine/validation.js";
 import type { CallContext, CallGuard } from "./callGuard.js";
 import { listPageToken } from "./pageToken.js";
 import { PeerRouter } from "./peerRouter.js";
+import { taskChangeHandlers } from "./taskChangeService.js";
 import { timestampMs } from "./protoTime.js";
 import { checkMaxLength, MAX_OWNER_UID_LENGTH, MAX_WATCH_TOPICS } from "./requestFields.js";
 import { resumePositions, watchStart } from "./watchRequest.js";
@@ -58,6 +59,8 @@ const EVENT_TYPES: Record<string, EventType> = {
   expired: EventType.EVENT_TYPE_EXPIRED,
   requeued: EventType.EVENT_TYPE_REQUEUED,
   purged: EventType.EVENT_TYPE_PURGED,
+  rescheduled: EventType.EVENT_TYPE_RESCHEDULED,
+  priority_changed: EventType.EVENT_TYPE_PRIORITY_CHANGED,
   missed: EventType.EVENT_TYPE_MISSED,
   skipped: EventType.EVENT_TYPE_SKIPPED,
 };
@@ -186,6 +189,7 @@ export function taskServiceHandlers(
     const query: ListRequest = {
       state: stateFromPb(request.state, "state"),
       limit,
+      deadlineMs: context.deadlineMs,
       signal: context.signal,
     };
     if (request.topic !== "") query.topic = request.topic;
@@ -336,6 +340,7 @@ export function taskServiceHandlers(
         const query: ListRequest = {
           state: "dead",
           limit: pageSize(request.pageSize),
+          deadlineMs: context.deadlineMs,
           signal: context.signal,
         };
         if (request.topic !== "") query.topic = request.topic;
@@ -353,6 +358,7 @@ export function taskServiceHandlers(
           return { state: stateToPb(result.state), requeued: result.outcome === "requeued" };
         }),
     ),
+    ...taskChangeHandlers(scheduler, guard, router),
     purgeDead: guard.unary<PurgeDeadRequest, PurgeDeadResponse>(
       "PurgeDead",
       async (request, context) => {

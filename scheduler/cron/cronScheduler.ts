@@ -331,18 +331,24 @@ export class CronScheduler {
     this.known.delete(scheduleId);
   }
 
-  /** The next `n` fire times from now, in UTC and in the schedule's zone. */
-  /** The next `n` fire times of a stored schedule, and its time zone (one read of the spec). */
+  /**
+   * The next `n` fire times of a stored schedule after `nowMs`, its time zone and its jitter
+   * offset (one read of the spec).
+   */
   async preview(
     scheduleId: string,
     n: number,
     nowMs = Date.now(),
-  ): Promise<{ timeZone: string; fires: FirePreview[] }> {
+  ): Promise<{ timeZone: string; fires: FirePreview[]; jitterOffsetMs: number }> {
     if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PREVIEW) {
       throw new DdqError("INVALID_ARGUMENT", `n: must be from 1 to ${MAX_PREVIEW}`, "n");
     }
     const { checked } = await this.storedSpec(scheduleId);
-    return { timeZone: checked.timing.timeZone, fires: previewFires(checked.timing, nowMs, n) };
+    return {
+      timeZone: checked.timing.timeZone,
+      fires: previewFires(checked.timing, nowMs, n),
+      jitterOffsetMs: this.jitterOffset(scheduleId, checked.jitterMs),
+    };
   }
 
   /** A stored schedule's generation and compiled spec (NOT_FOUND if there is none). */

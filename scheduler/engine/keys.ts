@@ -73,6 +73,10 @@ export class ShardKeys {
   get events(): string {
     return `${this.base}:events`;
   }
+  /** Tombstone of a dead task deleted by id: a resent DeleteDead answers deleted = false. */
+  deletedDead(id: string): string {
+    return `${this.base}:deleted:${id}`;
+  }
   idempotency(key: string): string {
     return `${this.base}:idem:${key}`;
   }

@@ -22,6 +22,9 @@ export const SCRIPT_NAMES = [
   "cronFire",
   "cronDelete",
   "cronSuspend",
+  "changeWaiting",
+  "deleteDead",
+  "listAfter",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -390,7 +390,6 @@ describe("TaskService", () => {
   it.each<[string, Partial<ListTasksRequest>, string]>([
     ["state unspecified", { state: TaskState.TASK_STATE_UNSPECIFIED, topic: "br" }, "state"],
     ["unknown state number", { state: TaskState.UNRECOGNIZED, topic: "br" }, "state"],
-    ["ready without a topic", { state: TaskState.TASK_STATE_READY }, "topic"],
     ["bad topic", { state: TaskState.TASK_STATE_DEAD, topic: "no spaces" }, "topic"],
     ["page_size over 1000", { state: TaskState.TASK_STATE_DEAD, pageSize: 1001 }, "page_size"],
     ["negative page_size", { state: TaskState.TASK_STATE_DEAD, pageSize: -5 }, "page_size"],

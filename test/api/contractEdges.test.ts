@@ -4,6 +4,7 @@
  * WatchEvents fields, Timestamp/Duration fields out of their message's rules, a resent
  * DeleteSchedule. Against a real server and Redis.
  */
+import { createHash } from "node:crypto";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DdqClient } from "../../client/ddqClient.js";
@@ -128,9 +129,18 @@ describe("page tokens that no list returned", () => {
       "page_token",
     );
     expect(long.message).toContain("at most 512 characters");
-    // "MDow" is a valid position ("0:0"); with padding or a stray character it is not a token.
-    expect((await client.listDead("", 10, "MDow")).tasks).toEqual([]);
-    for (const token of ["MDow=", "MDow!", "MDo w"]) {
+    // The first position of a listing (scheduler/taskListing.ts) is a valid token; with padding
+    // or a stray character it is not a token.
+    const first = (state: string): string => {
+      const listing = createHash("sha256").update(`${state}|`).digest("hex").slice(0, 8);
+      return Buffer.from(`l1|${listing}|0|||`).toString("base64url");
+    };
+    expect((await client.listDead("", 10, first("dead"))).tasks).toEqual(expect.any(Array));
+    const valid = first("succeeded");
+    expect(
+      (await client.list({ state: TaskState.TASK_STATE_SUCCEEDED, pageToken: valid })).tasks,
+    ).toEqual(expect.any(Array));
+    for (const token of [`${valid}=`, `${valid}!`, `${valid.slice(0, 4)} ${valid.slice(4)}`]) {
       await expectStatus(
         client.list({ state: TaskState.TASK_STATE_SUCCEEDED, pageToken: token }),
         GrpcCode.INVALID_ARGUMENT,

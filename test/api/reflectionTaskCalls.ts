@@ -182,6 +182,46 @@ export function taskAndWorkerCalls(
       },
     },
     {
+      method: "ddq.v1.TaskService.SetTaskPriority",
+      run: async () => {
+        const answer = await call("ddq.v1.TaskService.SetTaskPriority", {
+          id: laterIds[0],
+          priority: 7,
+        });
+        expect(answer).toEqual({ state: "TASK_STATE_SCHEDULED", changed: true });
+      },
+    },
+    {
+      method: "ddq.v1.TaskService.RescheduleTask",
+      run: async () => {
+        const dueTime = new Date(Date.now() + 7_200_000).toISOString();
+        const answer = await call("ddq.v1.TaskService.RescheduleTask", {
+          id: laterIds[0],
+          dueTime,
+        });
+        expect(answer).toEqual({ state: "TASK_STATE_SCHEDULED", dueTime, changed: true });
+      },
+    },
+    {
+      method: "ddq.v1.TaskService.RunTaskNow",
+      run: async () => {
+        const answer = await call("ddq.v1.TaskService.RunTaskNow", { id: laterIds[0] });
+        expect(answer).toMatchObject({ state: "TASK_STATE_READY", changed: true });
+      },
+    },
+    {
+      method: "ddq.v1.TaskService.DeleteDead",
+      run: async () => {
+        const answer = await call("ddq.v1.TaskService.Enqueue", {
+          task: { topic: "reflect.fail", maxAttempts: 1 },
+        });
+        failId = String(at(answer, "task.id"));
+        await leaseAndFail();
+        const deleted = await call("ddq.v1.TaskService.DeleteDead", { id: failId });
+        expect(deleted).toEqual({ deleted: true });
+      },
+    },
+    {
       method: "ddq.v1.TaskService.WatchEvents",
       run: async () => {
         const messages = await grpcurl.stream(

@@ -23,12 +23,7 @@ local function run()
     local taskKey = KEYS[5] .. id
     local topic = redis.call('HGET', taskKey, 'tp')
     if only == '' or topic == only then
-      redis.call('ZREM', KEYS[2], id)
-      redis.call('DEL', taskKey)
-      if topic then
-        count(KEYS[3], topic, 'dead', -1)
-        event('purged', id, topic, 0)
-      end
+      deleteDeadTask(KEYS[2], KEYS[3], taskKey, id, topic)
       purged = purged + 1
     end
   end

@@ -407,17 +407,33 @@ export interface TriggerScheduleResponse {
 }
 
 export interface PreviewScheduleRequest {
+  /** A stored schedule's id. Exactly one of id and spec. */
   id: string;
   /** 1..1000, default 10. */
   count: number;
+  /**
+   * A schedule spec that is not saved, checked exactly as UpsertSchedule checks it (its id and
+   * task are required too: the id decides the jitter offset). Exactly one of id and spec.
+   */
+  spec?:
+    | ScheduleSpec
+    | undefined;
+  /** Fires strictly after this instant (years 0001..9999). Unset: now. */
+  fromTime?: Date | undefined;
 }
 
 export interface FireTime {
+  /** The slot. */
   time?:
     | Date
     | undefined;
   /** ISO 8601 local time with offset in the schedule's zone, e.g. 2026-03-29T03:00:00+02:00. */
   localTime: string;
+  /**
+   * When the occurrence's task is due: the slot plus the schedule's jitter offset (a hash of its
+   * id within [0, jitter]); equal to time without jitter.
+   */
+  dueTime?: Date | undefined;
 }
 
 export interface PreviewScheduleResponse {
@@ -2420,7 +2436,7 @@ export const TriggerScheduleResponse: MessageFns<TriggerScheduleResponse> = {
 };
 
 function createBasePreviewScheduleRequest(): PreviewScheduleRequest {
-  return { id: "", count: 0 };
+  return { id: "", count: 0, spec: undefined, fromTime: undefined };
 }
 
 export const PreviewScheduleRequest: MessageFns<PreviewScheduleRequest> = {
@@ -2430,6 +2446,12 @@ export const PreviewScheduleRequest: MessageFns<PreviewScheduleRequest> = {
     }
     if (message.count !== 0) {
       writer.uint32(16).int32(message.count);
+    }
+    if (message.spec !== undefined) {
+      ScheduleSpec.encode(message.spec, writer.uint32(26).fork()).join();
+    }
+    if (message.fromTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.fromTime), writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -2463,6 +2485,22 @@ export const PreviewScheduleRequest: MessageFns<PreviewScheduleRequest> = {
             message.count = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.spec = ScheduleSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.fromTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2479,6 +2517,12 @@ export const PreviewScheduleRequest: MessageFns<PreviewScheduleRequest> = {
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      spec: isSet(object.spec) ? ScheduleSpec.fromJSON(object.spec) : undefined,
+      fromTime: isSet(object.fromTime)
+        ? fromJsonTimestamp(object.fromTime)
+        : isSet(object.from_time)
+        ? fromJsonTimestamp(object.from_time)
+        : undefined,
     };
   },
 
@@ -2490,6 +2534,12 @@ export const PreviewScheduleRequest: MessageFns<PreviewScheduleRequest> = {
     if (message.count !== 0) {
       obj.count = Math.round(message.count);
     }
+    if (message.spec !== undefined) {
+      obj.spec = ScheduleSpec.toJSON(message.spec);
+    }
+    if (message.fromTime !== undefined) {
+      obj.fromTime = message.fromTime.toISOString();
+    }
     return obj;
   },
 
@@ -2500,12 +2550,16 @@ export const PreviewScheduleRequest: MessageFns<PreviewScheduleRequest> = {
     const message = createBasePreviewScheduleRequest();
     message.id = object.id ?? "";
     message.count = object.count ?? 0;
+    message.spec = (object.spec !== undefined && object.spec !== null)
+      ? ScheduleSpec.fromPartial(object.spec)
+      : undefined;
+    message.fromTime = object.fromTime ?? undefined;
     return message;
   },
 };
 
 function createBaseFireTime(): FireTime {
-  return { time: undefined, localTime: "" };
+  return { time: undefined, localTime: "", dueTime: undefined };
 }
 
 export const FireTime: MessageFns<FireTime> = {
@@ -2515,6 +2569,9 @@ export const FireTime: MessageFns<FireTime> = {
     }
     if (message.localTime !== "") {
       writer.uint32(18).string(message.localTime);
+    }
+    if (message.dueTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.dueTime), writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2548,6 +2605,14 @@ export const FireTime: MessageFns<FireTime> = {
             message.localTime = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.dueTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2568,6 +2633,11 @@ export const FireTime: MessageFns<FireTime> = {
         : isSet(object.local_time)
         ? globalThis.String(object.local_time)
         : "",
+      dueTime: isSet(object.dueTime)
+        ? fromJsonTimestamp(object.dueTime)
+        : isSet(object.due_time)
+        ? fromJsonTimestamp(object.due_time)
+        : undefined,
     };
   },
 
@@ -2579,6 +2649,9 @@ export const FireTime: MessageFns<FireTime> = {
     if (message.localTime !== "") {
       obj.localTime = message.localTime;
     }
+    if (message.dueTime !== undefined) {
+      obj.dueTime = message.dueTime.toISOString();
+    }
     return obj;
   },
 
@@ -2589,6 +2662,7 @@ export const FireTime: MessageFns<FireTime> = {
     const message = createBaseFireTime();
     message.time = object.time ?? undefined;
     message.localTime = object.localTime ?? "";
+    message.dueTime = object.dueTime ?? undefined;
     return message;
   },
 };
@@ -2768,7 +2842,10 @@ export const CronServiceService = {
       Buffer.from(TriggerScheduleResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TriggerScheduleResponse => TriggerScheduleResponse.decode(value),
   },
-  /** The next fire times of a stored schedule, in UTC and in its time zone. */
+  /**
+   * The next fire times of a stored schedule (id) or of a spec not saved (spec), in UTC and in
+   * its time zone.
+   */
   previewSchedule: {
     path: "/ddq.v1.CronService/PreviewSchedule" as const,
     requestStream: false as const,
@@ -2800,7 +2877,10 @@ export interface CronServiceServer extends UntypedServiceImplementation {
   resumeSchedule: handleUnaryCall<ResumeScheduleRequest, ResumeScheduleResponse>;
   /** Fires one occurrence now (obeys the concurrency policy). */
   triggerSchedule: handleUnaryCall<TriggerScheduleRequest, TriggerScheduleResponse>;
-  /** The next fire times of a stored schedule, in UTC and in its time zone. */
+  /**
+   * The next fire times of a stored schedule (id) or of a spec not saved (spec), in UTC and in
+   * its time zone.
+   */
   previewSchedule: handleUnaryCall<PreviewScheduleRequest, PreviewScheduleResponse>;
 }
 
@@ -2920,7 +3000,10 @@ export interface CronServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TriggerScheduleResponse) => void,
   ): ClientUnaryCall;
-  /** The next fire times of a stored schedule, in UTC and in its time zone. */
+  /**
+   * The next fire times of a stored schedule (id) or of a spec not saved (spec), in UTC and in
+   * its time zone.
+   */
   previewSchedule(
     request: PreviewScheduleRequest,
     callback: (error: ServiceError | null, response: PreviewScheduleResponse) => void,

@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Duration } from "../../google/protobuf/duration.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Task, TaskSpec, TaskState, taskStateFromJSON, taskStateToJSON } from "./task.js";
 
@@ -48,6 +49,13 @@ export enum EventType {
   EVENT_TYPE_MISSED = 12,
   /** EVENT_TYPE_SKIPPED - A cron slot skipped by policy (Forbid while running, catch-up). */
   EVENT_TYPE_SKIPPED = 13,
+  /**
+   * EVENT_TYPE_RESCHEDULED - RescheduleTask moved a scheduled task's due time; it is still scheduled. (A due time that
+   * has come, and RunTaskNow, record EVENT_TYPE_READY instead.)
+   */
+  EVENT_TYPE_RESCHEDULED = 14,
+  /** EVENT_TYPE_PRIORITY_CHANGED - SetTaskPriority changed a scheduled or ready task's priority. */
+  EVENT_TYPE_PRIORITY_CHANGED = 15,
   UNRECOGNIZED = -1,
 }
 
@@ -95,6 +103,12 @@ export function eventTypeFromJSON(object: any): EventType {
     case 13:
     case "EVENT_TYPE_SKIPPED":
       return EventType.EVENT_TYPE_SKIPPED;
+    case 14:
+    case "EVENT_TYPE_RESCHEDULED":
+      return EventType.EVENT_TYPE_RESCHEDULED;
+    case 15:
+    case "EVENT_TYPE_PRIORITY_CHANGED":
+      return EventType.EVENT_TYPE_PRIORITY_CHANGED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -132,6 +146,10 @@ export function eventTypeToJSON(object: EventType): string {
       return "EVENT_TYPE_MISSED";
     case EventType.EVENT_TYPE_SKIPPED:
       return "EVENT_TYPE_SKIPPED";
+    case EventType.EVENT_TYPE_RESCHEDULED:
+      return "EVENT_TYPE_RESCHEDULED";
+    case EventType.EVENT_TYPE_PRIORITY_CHANGED:
+      return "EVENT_TYPE_PRIORITY_CHANGED";
     case EventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -228,17 +246,28 @@ export function cancelTaskResponse_OutcomeToJSON(object: CancelTaskResponse_Outc
 export interface ListTasksRequest {
   /** Required. */
   state: TaskState;
-  /** Required for scheduled, ready and leased; a filter otherwise. */
+  /**
+   * Only tasks of this topic. Empty: every topic (shard by shard, topic by topic in name order,
+   * each in index order: due time, ready order, lease expiry, death or finish time).
+   */
   topic: string;
   /** Only tasks whose owner has this uid. */
   ownerUid: string;
   /** 1..1000, default 100. */
   pageSize: number;
-  /** From a previous response's next_page_token. */
+  /**
+   * From a previous response's next_page_token, with the same state and topic (INVALID_ARGUMENT
+   * otherwise). Paging is by position after the last task returned, so a task that stays in the
+   * state is listed exactly once even while others come and go.
+   */
   pageToken: string;
 }
 
 export interface ListTasksResponse {
+  /**
+   * At most page_size. A page may hold fewer (even none) with a non-empty next_page_token when
+   * its walk over shards and topics reached its time budget (5 s, or the call's deadline).
+   */
   tasks: Task[];
   /** Empty on the last page. */
   nextPageToken: string;
@@ -371,6 +400,75 @@ export interface PurgeDeadRequest {
 
 export interface PurgeDeadResponse {
   purged: number;
+}
+
+export interface DeleteDeadRequest {
+  /** A dead task's id. */
+  id: string;
+}
+
+export interface DeleteDeadResponse {
+  /** False for a resend (within 10 minutes) of a delete already done. */
+  deleted: boolean;
+}
+
+export interface RescheduleTaskRequest {
+  /** A scheduled task's id. */
+  id: string;
+  /**
+   * Required: the new due time, at most the scheduling horizon (732 days) from now. A time that
+   * has come (or a zero delay) makes the task ready now.
+   */
+  due?: { $case: "dueTime"; value: Date } | //
+  /**
+   * From now, by the Redis clock. A resend moves the task again: use due_time to make a resend
+   * a no-op.
+   */
+  { $case: "delay"; value: Duration } | undefined;
+}
+
+export interface RescheduleTaskResponse {
+  /** TASK_STATE_SCHEDULED, or TASK_STATE_READY when the new due time had come. */
+  state: TaskState;
+  /** The task's due time after the call. */
+  dueTime?:
+    | Date
+    | undefined;
+  /**
+   * False when the task already had this due time (a resend), or was already ready and the new
+   * due time had come.
+   */
+  changed: boolean;
+}
+
+export interface RunTaskNowRequest {
+  /** A scheduled (or ready) task's id. */
+  id: string;
+}
+
+export interface RunTaskNowResponse {
+  /** TASK_STATE_READY. */
+  state: TaskState;
+  /** The task's due time after the call (now, when it changed). */
+  dueTime?:
+    | Date
+    | undefined;
+  /** False when the task was ready already (for example a resend). */
+  changed: boolean;
+}
+
+export interface SetTaskPriorityRequest {
+  /** A scheduled or ready task's id. */
+  id: string;
+  /** 0..1000; higher leases first among tasks due at once. */
+  priority: number;
+}
+
+export interface SetTaskPriorityResponse {
+  /** TASK_STATE_SCHEDULED or TASK_STATE_READY (unchanged by the call). */
+  state: TaskState;
+  /** False when the task already had this priority (a resend). */
+  changed: boolean;
 }
 
 function createBaseEnqueueRequest(): EnqueueRequest {
@@ -2355,6 +2453,706 @@ export const PurgeDeadResponse: MessageFns<PurgeDeadResponse> = {
   },
 };
 
+function createBaseDeleteDeadRequest(): DeleteDeadRequest {
+  return { id: "" };
+}
+
+export const DeleteDeadRequest: MessageFns<DeleteDeadRequest> = {
+  encode(message: DeleteDeadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDeadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDeadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteDeadRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: DeleteDeadRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteDeadRequest>): DeleteDeadRequest {
+    return DeleteDeadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteDeadRequest>): DeleteDeadRequest {
+    const message = createBaseDeleteDeadRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteDeadResponse(): DeleteDeadResponse {
+  return { deleted: false };
+}
+
+export const DeleteDeadResponse: MessageFns<DeleteDeadResponse> = {
+  encode(message: DeleteDeadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deleted !== false) {
+      writer.uint32(8).bool(message.deleted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDeadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDeadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.deleted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteDeadResponse {
+    return { deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false };
+  },
+
+  toJSON(message: DeleteDeadResponse): unknown {
+    const obj: any = {};
+    if (message.deleted !== false) {
+      obj.deleted = message.deleted;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteDeadResponse>): DeleteDeadResponse {
+    return DeleteDeadResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteDeadResponse>): DeleteDeadResponse {
+    const message = createBaseDeleteDeadResponse();
+    message.deleted = object.deleted ?? false;
+    return message;
+  },
+};
+
+function createBaseRescheduleTaskRequest(): RescheduleTaskRequest {
+  return { id: "", due: undefined };
+}
+
+export const RescheduleTaskRequest: MessageFns<RescheduleTaskRequest> = {
+  encode(message: RescheduleTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    switch (message.due?.$case) {
+      case "dueTime":
+        Timestamp.encode(toTimestamp(message.due.value), writer.uint32(18).fork()).join();
+        break;
+      case "delay":
+        Duration.encode(message.due.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RescheduleTaskRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRescheduleTaskRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.due = { $case: "dueTime", value: fromTimestamp(Timestamp.decode(reader, reader.uint32())) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.due = { $case: "delay", value: Duration.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RescheduleTaskRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      due: isSet(object.dueTime)
+        ? { $case: "dueTime", value: fromJsonTimestamp(object.dueTime) }
+        : isSet(object.due_time)
+        ? { $case: "dueTime", value: fromJsonTimestamp(object.due_time) }
+        : isSet(object.delay)
+        ? { $case: "delay", value: Duration.fromJSON(object.delay) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: RescheduleTaskRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.due?.$case === "dueTime") {
+      obj.dueTime = message.due.value.toISOString();
+    } else if (message.due?.$case === "delay") {
+      obj.delay = Duration.toJSON(message.due.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RescheduleTaskRequest>): RescheduleTaskRequest {
+    return RescheduleTaskRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RescheduleTaskRequest>): RescheduleTaskRequest {
+    const message = createBaseRescheduleTaskRequest();
+    message.id = object.id ?? "";
+    switch (object.due?.$case) {
+      case "dueTime": {
+        if (object.due?.value !== undefined && object.due?.value !== null) {
+          message.due = { $case: "dueTime", value: object.due.value };
+        }
+        break;
+      }
+      case "delay": {
+        if (object.due?.value !== undefined && object.due?.value !== null) {
+          message.due = { $case: "delay", value: Duration.fromPartial(object.due.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseRescheduleTaskResponse(): RescheduleTaskResponse {
+  return { state: 0, dueTime: undefined, changed: false };
+}
+
+export const RescheduleTaskResponse: MessageFns<RescheduleTaskResponse> = {
+  encode(message: RescheduleTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.dueTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.dueTime), writer.uint32(18).fork()).join();
+    }
+    if (message.changed !== false) {
+      writer.uint32(24).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RescheduleTaskResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRescheduleTaskResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dueTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RescheduleTaskResponse {
+    return {
+      state: isSet(object.state) ? taskStateFromJSON(object.state) : 0,
+      dueTime: isSet(object.dueTime)
+        ? fromJsonTimestamp(object.dueTime)
+        : isSet(object.due_time)
+        ? fromJsonTimestamp(object.due_time)
+        : undefined,
+      changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
+    };
+  },
+
+  toJSON(message: RescheduleTaskResponse): unknown {
+    const obj: any = {};
+    if (message.state !== 0) {
+      obj.state = taskStateToJSON(message.state);
+    }
+    if (message.dueTime !== undefined) {
+      obj.dueTime = message.dueTime.toISOString();
+    }
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RescheduleTaskResponse>): RescheduleTaskResponse {
+    return RescheduleTaskResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RescheduleTaskResponse>): RescheduleTaskResponse {
+    const message = createBaseRescheduleTaskResponse();
+    message.state = object.state ?? 0;
+    message.dueTime = object.dueTime ?? undefined;
+    message.changed = object.changed ?? false;
+    return message;
+  },
+};
+
+function createBaseRunTaskNowRequest(): RunTaskNowRequest {
+  return { id: "" };
+}
+
+export const RunTaskNowRequest: MessageFns<RunTaskNowRequest> = {
+  encode(message: RunTaskNowRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunTaskNowRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunTaskNowRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunTaskNowRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RunTaskNowRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RunTaskNowRequest>): RunTaskNowRequest {
+    return RunTaskNowRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RunTaskNowRequest>): RunTaskNowRequest {
+    const message = createBaseRunTaskNowRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRunTaskNowResponse(): RunTaskNowResponse {
+  return { state: 0, dueTime: undefined, changed: false };
+}
+
+export const RunTaskNowResponse: MessageFns<RunTaskNowResponse> = {
+  encode(message: RunTaskNowResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.dueTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.dueTime), writer.uint32(18).fork()).join();
+    }
+    if (message.changed !== false) {
+      writer.uint32(24).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunTaskNowResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunTaskNowResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dueTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunTaskNowResponse {
+    return {
+      state: isSet(object.state) ? taskStateFromJSON(object.state) : 0,
+      dueTime: isSet(object.dueTime)
+        ? fromJsonTimestamp(object.dueTime)
+        : isSet(object.due_time)
+        ? fromJsonTimestamp(object.due_time)
+        : undefined,
+      changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
+    };
+  },
+
+  toJSON(message: RunTaskNowResponse): unknown {
+    const obj: any = {};
+    if (message.state !== 0) {
+      obj.state = taskStateToJSON(message.state);
+    }
+    if (message.dueTime !== undefined) {
+      obj.dueTime = message.dueTime.toISOString();
+    }
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RunTaskNowResponse>): RunTaskNowResponse {
+    return RunTaskNowResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RunTaskNowResponse>): RunTaskNowResponse {
+    const message = createBaseRunTaskNowResponse();
+    message.state = object.state ?? 0;
+    message.dueTime = object.dueTime ?? undefined;
+    message.changed = object.changed ?? false;
+    return message;
+  },
+};
+
+function createBaseSetTaskPriorityRequest(): SetTaskPriorityRequest {
+  return { id: "", priority: 0 };
+}
+
+export const SetTaskPriorityRequest: MessageFns<SetTaskPriorityRequest> = {
+  encode(message: SetTaskPriorityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.priority !== 0) {
+      writer.uint32(16).int32(message.priority);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetTaskPriorityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetTaskPriorityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.priority = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetTaskPriorityRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      priority: isSet(object.priority) ? globalThis.Number(object.priority) : 0,
+    };
+  },
+
+  toJSON(message: SetTaskPriorityRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.priority !== 0) {
+      obj.priority = Math.round(message.priority);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetTaskPriorityRequest>): SetTaskPriorityRequest {
+    return SetTaskPriorityRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetTaskPriorityRequest>): SetTaskPriorityRequest {
+    const message = createBaseSetTaskPriorityRequest();
+    message.id = object.id ?? "";
+    message.priority = object.priority ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetTaskPriorityResponse(): SetTaskPriorityResponse {
+  return { state: 0, changed: false };
+}
+
+export const SetTaskPriorityResponse: MessageFns<SetTaskPriorityResponse> = {
+  encode(message: SetTaskPriorityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.changed !== false) {
+      writer.uint32(16).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetTaskPriorityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetTaskPriorityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetTaskPriorityResponse {
+    return {
+      state: isSet(object.state) ? taskStateFromJSON(object.state) : 0,
+      changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
+    };
+  },
+
+  toJSON(message: SetTaskPriorityResponse): unknown {
+    const obj: any = {};
+    if (message.state !== 0) {
+      obj.state = taskStateToJSON(message.state);
+    }
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetTaskPriorityResponse>): SetTaskPriorityResponse {
+    return SetTaskPriorityResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetTaskPriorityResponse>): SetTaskPriorityResponse {
+    const message = createBaseSetTaskPriorityResponse();
+    message.state = object.state ?? 0;
+    message.changed = object.changed ?? false;
+    return message;
+  },
+};
+
 /**
  * Producers and operators of tasks. Errors carry google.rpc.Status details (BadRequest field
  * violations for INVALID_ARGUMENT). See docs/API.md.
@@ -2402,7 +3200,7 @@ export const TaskServiceService = {
     responseSerialize: (value: CancelTaskResponse): Buffer => Buffer.from(CancelTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CancelTaskResponse => CancelTaskResponse.decode(value),
   },
-  /** Tasks in one state (and topic), cursor-paged. */
+  /** Tasks in one state, of one topic or of every topic, cursor-paged across shards and topics. */
   listTasks: {
     path: "/ddq.v1.TaskService/ListTasks" as const,
     requestStream: false as const,
@@ -2462,6 +3260,60 @@ export const TaskServiceService = {
     responseSerialize: (value: PurgeDeadResponse): Buffer => Buffer.from(PurgeDeadResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PurgeDeadResponse => PurgeDeadResponse.decode(value),
   },
+  /** Deletes one dead task by id (FAILED_PRECONDITION if it is not dead). */
+  deleteDead: {
+    path: "/ddq.v1.TaskService/DeleteDead" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteDeadRequest): Buffer => Buffer.from(DeleteDeadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteDeadRequest => DeleteDeadRequest.decode(value),
+    responseSerialize: (value: DeleteDeadResponse): Buffer => Buffer.from(DeleteDeadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteDeadResponse => DeleteDeadResponse.decode(value),
+  },
+  /**
+   * Moves the due time of a scheduled task (one that has not fired yet, or waits for a retry).
+   * A due time that has come makes it ready now. A ready, leased or finished task:
+   * FAILED_PRECONDITION.
+   */
+  rescheduleTask: {
+    path: "/ddq.v1.TaskService/RescheduleTask" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RescheduleTaskRequest): Buffer =>
+      Buffer.from(RescheduleTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RescheduleTaskRequest => RescheduleTaskRequest.decode(value),
+    responseSerialize: (value: RescheduleTaskResponse): Buffer =>
+      Buffer.from(RescheduleTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RescheduleTaskResponse => RescheduleTaskResponse.decode(value),
+  },
+  /**
+   * Makes a scheduled task ready now (due = now by the Redis clock). A ready task is left as it is
+   * (changed = false); a leased or finished task: FAILED_PRECONDITION.
+   */
+  runTaskNow: {
+    path: "/ddq.v1.TaskService/RunTaskNow" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RunTaskNowRequest): Buffer => Buffer.from(RunTaskNowRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RunTaskNowRequest => RunTaskNowRequest.decode(value),
+    responseSerialize: (value: RunTaskNowResponse): Buffer => Buffer.from(RunTaskNowResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RunTaskNowResponse => RunTaskNowResponse.decode(value),
+  },
+  /**
+   * Changes the priority of a scheduled or ready task (a ready one takes its new place in the
+   * ready queue at once). A leased or finished task: FAILED_PRECONDITION.
+   */
+  setTaskPriority: {
+    path: "/ddq.v1.TaskService/SetTaskPriority" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetTaskPriorityRequest): Buffer =>
+      Buffer.from(SetTaskPriorityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetTaskPriorityRequest => SetTaskPriorityRequest.decode(value),
+    responseSerialize: (value: SetTaskPriorityResponse): Buffer =>
+      Buffer.from(SetTaskPriorityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetTaskPriorityResponse => SetTaskPriorityResponse.decode(value),
+  },
 } as const;
 
 export interface TaskServiceServer extends UntypedServiceImplementation {
@@ -2473,7 +3325,7 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
   getTask: handleUnaryCall<GetTaskRequest, GetTaskResponse>;
   /** Cancels a scheduled or ready task; a leased one is marked cancel-requested. */
   cancelTask: handleUnaryCall<CancelTaskRequest, CancelTaskResponse>;
-  /** Tasks in one state (and topic), cursor-paged. */
+  /** Tasks in one state, of one topic or of every topic, cursor-paged across shards and topics. */
   listTasks: handleUnaryCall<ListTasksRequest, ListTasksResponse>;
   /** Task counts per topic and state. */
   countTasks: handleUnaryCall<CountTasksRequest, CountTasksResponse>;
@@ -2485,6 +3337,24 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
   requeueDead: handleUnaryCall<RequeueDeadRequest, RequeueDeadResponse>;
   /** Deletes dead tasks (of one topic, or all) that died at or before a time. */
   purgeDead: handleUnaryCall<PurgeDeadRequest, PurgeDeadResponse>;
+  /** Deletes one dead task by id (FAILED_PRECONDITION if it is not dead). */
+  deleteDead: handleUnaryCall<DeleteDeadRequest, DeleteDeadResponse>;
+  /**
+   * Moves the due time of a scheduled task (one that has not fired yet, or waits for a retry).
+   * A due time that has come makes it ready now. A ready, leased or finished task:
+   * FAILED_PRECONDITION.
+   */
+  rescheduleTask: handleUnaryCall<RescheduleTaskRequest, RescheduleTaskResponse>;
+  /**
+   * Makes a scheduled task ready now (due = now by the Redis clock). A ready task is left as it is
+   * (changed = false); a leased or finished task: FAILED_PRECONDITION.
+   */
+  runTaskNow: handleUnaryCall<RunTaskNowRequest, RunTaskNowResponse>;
+  /**
+   * Changes the priority of a scheduled or ready task (a ready one takes its new place in the
+   * ready queue at once). A leased or finished task: FAILED_PRECONDITION.
+   */
+  setTaskPriority: handleUnaryCall<SetTaskPriorityRequest, SetTaskPriorityResponse>;
 }
 
 export interface TaskServiceClient extends Client {
@@ -2552,7 +3422,7 @@ export interface TaskServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CancelTaskResponse) => void,
   ): ClientUnaryCall;
-  /** Tasks in one state (and topic), cursor-paged. */
+  /** Tasks in one state, of one topic or of every topic, cursor-paged across shards and topics. */
   listTasks(
     request: ListTasksRequest,
     callback: (error: ServiceError | null, response: ListTasksResponse) => void,
@@ -2638,6 +3508,80 @@ export interface TaskServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PurgeDeadResponse) => void,
+  ): ClientUnaryCall;
+  /** Deletes one dead task by id (FAILED_PRECONDITION if it is not dead). */
+  deleteDead(
+    request: DeleteDeadRequest,
+    callback: (error: ServiceError | null, response: DeleteDeadResponse) => void,
+  ): ClientUnaryCall;
+  deleteDead(
+    request: DeleteDeadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteDeadResponse) => void,
+  ): ClientUnaryCall;
+  deleteDead(
+    request: DeleteDeadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteDeadResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Moves the due time of a scheduled task (one that has not fired yet, or waits for a retry).
+   * A due time that has come makes it ready now. A ready, leased or finished task:
+   * FAILED_PRECONDITION.
+   */
+  rescheduleTask(
+    request: RescheduleTaskRequest,
+    callback: (error: ServiceError | null, response: RescheduleTaskResponse) => void,
+  ): ClientUnaryCall;
+  rescheduleTask(
+    request: RescheduleTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RescheduleTaskResponse) => void,
+  ): ClientUnaryCall;
+  rescheduleTask(
+    request: RescheduleTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RescheduleTaskResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Makes a scheduled task ready now (due = now by the Redis clock). A ready task is left as it is
+   * (changed = false); a leased or finished task: FAILED_PRECONDITION.
+   */
+  runTaskNow(
+    request: RunTaskNowRequest,
+    callback: (error: ServiceError | null, response: RunTaskNowResponse) => void,
+  ): ClientUnaryCall;
+  runTaskNow(
+    request: RunTaskNowRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RunTaskNowResponse) => void,
+  ): ClientUnaryCall;
+  runTaskNow(
+    request: RunTaskNowRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RunTaskNowResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changes the priority of a scheduled or ready task (a ready one takes its new place in the
+   * ready queue at once). A leased or finished task: FAILED_PRECONDITION.
+   */
+  setTaskPriority(
+    request: SetTaskPriorityRequest,
+    callback: (error: ServiceError | null, response: SetTaskPriorityResponse) => void,
+  ): ClientUnaryCall;
+  setTaskPriority(
+    request: SetTaskPriorityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetTaskPriorityResponse) => void,
+  ): ClientUnaryCall;
+  setTaskPriority(
+    request: SetTaskPriorityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetTaskPriorityResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -109,14 +109,15 @@ end
 --[[ Where a task's record lives.
   * The record: "<topic>\n<due>\n<priority>\n<max attempts>\n<backoff>\n<lease timeout>\n
     <idempotency key>\n<owner JSON>\n<traceparent>\n<payload>" (no field but the payload can
-    hold a newline), written once at enqueue and never rewritten: what a task is. The same format
+    hold a newline), written at enqueue: what a task is. Only changeWaiting rewrites it (a new due
+    time or priority of a waiting task, withRecordField). The same format
     is read by scheduler/engine/taskRecord.ts.
   * A task that has never been leased is not a key of its own: its record is one field of the
     shard's pending hash (saving the per-key overhead for the many tasks that wait).
   * Every other task has a hash, ddq:{s}:t:<id>: the record, still packed, in field r (moved there
     unchanged by its first lease, or by cancel), tp (its topic, for the scripts' topic checks),
     and the fields that change: st ("waiting", "leased", "succeeded", "dead" or "cancelled"), at,
-    tk, lx, lf, cr, le, rs, fa, and due once a retry or requeue changed the due time (otherwise
+    tk, lx, lf, cr, le, rs, fa, and due once a retry, requeue or reschedule changed the due time (otherwise
     the record's). Writing the record as one field rather than one field per attribute makes a
     first lease one short HSET.
   A waiting task (pending, or a hash with st = "waiting") is "scheduled" while its id is in
@@ -181,6 +182,40 @@ local function recordOccurrence(base, id, outcome, now, attempt)
   end
 end
 
+-- Takes waiting task `id` out of its topic's scheduled set, if it is there, keeping the topic's
+-- earliest due time and the exact counters (<topic>|prioritized, <topic>|retries: a task with a
+-- hash in the scheduled set is a retry) in step. `pending`: the task has no hash (never leased).
+-- The caller counts the state change itself. Returns true if the task was scheduled.
+local function leaveScheduled(base, id, topic, priority, pending)
+  local scheduledKey = base .. 'scheduled:' .. topic
+  if redis.call('ZREM', scheduledKey, id) == 0 then return false end
+  refreshHead(scheduledKey, base .. 'due-topics', topic)
+  local countsKey = base .. 'counts'
+  if priority ~= '0' then count(countsKey, topic, 'prioritized', -1) end
+  if not pending then count(countsKey, topic, 'retries', -1) end
+  return true
+end
+
+-- A packed record with its `index`-th line (1 = topic, 2 = due, 3 = priority; never the payload)
+-- replaced by `value`. Only RescheduleTask and SetTaskPriority (changeWaiting) rewrite a record.
+local function withRecordField(record, index, value)
+  local from = 1
+  for _ = 1, index - 1 do from = string.find(record, '\n', from, true) + 1 end
+  local to = string.find(record, '\n', from, true)
+  return string.sub(record, 1, from - 1) .. value .. string.sub(record, to)
+end
+
+-- Deletes dead task `id` of `topic` (its hash and dead-set entry) and records a purged event.
+-- Used by purgeDead (by time) and deleteDead (by id).
+local function deleteDeadTask(deadKey, countsKey, taskKey, id, topic)
+  redis.call('ZREM', deadKey, id)
+  redis.call('DEL', taskKey)
+  if topic then
+    count(countsKey, topic, 'dead', -1)
+    event('purged', id, topic, 0)
+  end
+end
+
 --[[ Cancels task `id` of the shard whose key base is `base` (keys derived as in keys.ts): a
   scheduled or ready task is cancelled at once (a never-leased one is written out from the
   pending hash, so that it stays readable as cancelled for the retention); a leased one is marked
@@ -206,13 +241,9 @@ local function cancelTask(base, id, topic, retentionMs)
   local priority = f[5] and string.match(f[5], RECORD_PRIORITY) or '0'
   local state = f[1]
   if state == 'waiting' then
-    local scheduledKey = base .. 'scheduled:' .. topic
     local was = 'ready'
-    if redis.call('ZREM', scheduledKey, id) == 1 then
+    if leaveScheduled(base, id, topic, priority, pending) then
       was = 'scheduled'
-      refreshHead(scheduledKey, base .. 'due-topics', topic)
-      if priority ~= '0' then count(countsKey, topic, 'prioritized', -1) end
-      if not pending then count(countsKey, topic, 'retries', -1) end
     else
       redis.call('ZREM', base .. 'ready:' .. topic, id)
     end
