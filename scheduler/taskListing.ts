@@ -93,9 +93,13 @@ export class TaskListing {
     );
     const tasks: Task[] = [];
     let steps = 0;
-    // A step reads one index once; the first always runs, so every call makes progress.
-    const outOfTime = (): boolean =>
-      request.signal?.aborted === true || (steps > 0 && Date.now() >= stopAt);
+    // A step reads one index once; the first always runs, so every call makes progress. Near the
+    // deadline the walk answers what it found; once the caller is gone (the signal aborted, with
+    // its status as the reason) no further read starts.
+    const outOfTime = (): boolean => {
+      request.signal?.throwIfAborted();
+      return steps > 0 && Date.now() >= stopAt;
+    };
     while (position.shard < this.host.shardCount && tasks.length < limit) {
       if (outOfTime()) return { tasks, nextCursor: this.encode(position, request.state, filter) };
       const keys = new ShardKeys(this.host.prefix, position.shard);
