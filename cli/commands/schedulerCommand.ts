@@ -168,8 +168,17 @@ export async function runScheduler(settings: Settings): Promise<number> {
   if (authDisabled)
     log.warn("authentication is DISABLED: every caller is accepted (local development only)");
   const metrics = await startMetricsServer(metricsListen, async () => {
+    const reachable: MetricFamily = {
+      name: "ddq_redis_reachable",
+      help: "1 while this replica reaches Redis (its API answers UNAVAILABLE while 0).",
+      type: "gauge",
+      samples: [{ value: scheduler.availability.reachable ? 1 : 0 }],
+    };
+    // Counts come from Redis: without it, only what this replica knows.
+    if (!scheduler.availability.reachable) return [reachable];
     const counts = await scheduler.counts();
     const families: MetricFamily[] = [
+      reachable,
       {
         name: "ddq_tasks",
         help: "Tasks per topic and state (succeeded and cancelled: cumulative).",

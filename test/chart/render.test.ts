@@ -537,6 +537,7 @@ describe("chart charts/ddq", () => {
       "DdqSchedulerDown",
       "DdqSchedulerReplicasDown",
       "DdqShardsWithoutLeader",
+      "DdqRedisUnreachable",
       "DdqOperatorDown",
       "DdqWorkersDown",
       "DdqDeadLettersGrowing",
