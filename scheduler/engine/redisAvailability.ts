@@ -2,10 +2,10 @@
  * Whether Redis answers, as far as this replica can tell. Two sources:
  *   - the client's connection events: "ready" (connected), "close"/"end" (the connection is
  *     gone; ioredis reconnects and queues commands meanwhile);
- *   - a probe: a PING every `probeIntervalMs` on the same connection as the engine's commands.
- *     A connection can stay open while nothing comes back (a network partition, a stalled proxy,
- *     a frozen server): a PING unanswered for `stallAfterMs` marks Redis unreachable, and its
- *     answer marks it reachable again.
+ *   - a probe: a PING every `probeIntervalMs` on a connection of its own (so that it never waits
+ *     behind the engine's own large pipelines). A connection can stay open while nothing comes
+ *     back (a network partition, a stalled proxy, a frozen server): a PING unanswered for
+ *     `stallAfterMs` marks Redis unreachable, and its answer marks it reachable again.
  * The API refuses calls while Redis is unreachable and answers the ones waiting on it
  * (UNAVAILABLE, retry later: callGuard.ts), and the readiness health turns NOT_SERVING.
  */
@@ -30,6 +30,8 @@ export class RedisAvailability {
   private changedAtMs = Date.now();
   private probeSentAtMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The probe's own connection (opened by start). */
+  private probe: RedisClient | undefined;
   private readonly listeners = new Set<AvailabilityListener>();
   private readonly probeIntervalMs: number;
   private readonly stallAfterMs: number;
@@ -60,9 +62,12 @@ export class RedisAvailability {
     return this.reachableNow;
   }
 
-  /** Starts probing (call once the client has begun connecting: a probe would connect it). */
+  /** Starts probing, on a connection of its own (call once the client is connected). */
   start(): void {
     if (this.timer !== undefined) return;
+    this.probe = this.redis.duplicate();
+    // Its errors show as probes that fail or wait; the client's own are logged by its owner.
+    this.probe.on("error", () => undefined);
     this.timer = setInterval(() => {
       this.tick();
     }, this.probeIntervalMs);
@@ -72,6 +77,8 @@ export class RedisAvailability {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.probe?.disconnect();
+    this.probe = undefined;
   }
 
   /** Called on every change of `reachable`; returns the unsubscribe function. */
@@ -108,9 +115,11 @@ export class RedisAvailability {
         this.markUnreachable(`Redis has not answered a PING for ${waitedMs} ms`);
       return;
     }
+    const probe = this.probe;
+    if (probe === undefined) return;
     const sentAtMs = Date.now();
     this.probeSentAtMs = sentAtMs;
-    this.redis.ping().then(
+    probe.ping().then(
       () => {
         if (this.probeSentAtMs === sentAtMs) this.probeSentAtMs = undefined;
         if (this.redis.status === "ready") this.markReachable();
