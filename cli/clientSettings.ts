@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import type { ClientOptions } from "../client/ddqClient.js";
 import type { Settings } from "./config.js";
-import { UsageError } from "./exitCodes.js";
+import { InputError, UsageError } from "./exitCodes.js";
 
 export function clientOptions(settings: Settings): ClientOptions {
   const address =
@@ -32,6 +32,6 @@ function readToken(path: string): string {
   try {
     return readFileSync(path, "utf8").trim();
   } catch (error) {
-    throw new UsageError(`--token-file: cannot read ${path}: ${(error as Error).message}`);
+    throw new InputError(`--token-file: cannot read ${path}: ${(error as Error).message}`);
   }
 }

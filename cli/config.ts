@@ -4,7 +4,7 @@
  * stops the process at start with a message naming the flag and the variable.
  */
 import { readFileSync } from "node:fs";
-import { UsageError } from "./exitCodes.js";
+import { InputError, UsageError } from "./exitCodes.js";
 import { parseLogLevel, type LogLevel } from "./logger.js";
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -89,13 +89,17 @@ export class Settings {
       .filter((s) => s !== "");
   }
 
-  file(flag: string): Buffer | undefined {
+  /**
+   * The contents of the file a flag names (with `stdin`, `-` is standard input). A file that
+   * cannot be read is a usage error naming the flag, the path and the reason.
+   */
+  file(flag: string, options: { stdin?: boolean } = {}): Buffer | undefined {
     const path = this.string(flag);
     if (path === undefined) return undefined;
     try {
-      return readFileSync(path);
+      return options.stdin === true && path === "-" ? readFileSync(0) : readFileSync(path);
     } catch (error) {
-      throw new UsageError(
+      throw new InputError(
         `--${flag} (${Settings.envName(flag)}): cannot read ${path}: ${(error as Error).message}`,
       );
     }

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { Settings } from "./config.js";
-import { EXIT, exitCodeOfGrpc, UsageError } from "./exitCodes.js";
+import { EXIT, exitCodeOfGrpc, InputError, UsageError } from "./exitCodes.js";
 import {
   cancelCommand,
   cronCommand,
@@ -20,7 +20,7 @@ import {
   type CommandIo,
 } from "./commands/clientCommands.js";
 import { readStatusDetails } from "../scheduler/api/grpcStatus.js";
-import { Metadata } from "@grpc/grpc-js";
+import { Metadata, status } from "@grpc/grpc-js";
 
 const USAGE = `usage: ddq <command> [flags]
 
@@ -168,7 +168,16 @@ async function main(argv: string[]): Promise<number> {
   return run({ settings, args: parsed.positionals, format: format });
 }
 
+/** A message on one line (a parser may quote the input, line breaks included). */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, " ").trim();
+}
+
 function report(error: unknown): number {
+  if (error instanceof InputError) {
+    process.stderr.write(`ddq: ${oneLine(error.message)}\n`);
+    return EXIT.usage;
+  }
   if (error instanceof UsageError) {
     process.stderr.write(`ddq: ${error.message}\n(ddq --help for usage)\n`);
     return EXIT.usage;
@@ -176,16 +185,16 @@ function report(error: unknown): number {
   const grpc = error as { code?: unknown; details?: unknown; metadata?: unknown };
   if (typeof grpc.code === "number" && grpc.metadata instanceof Metadata) {
     const details = readStatusDetails({ metadata: grpc.metadata });
+    // Field violations of other codes (a stale lease token) are in their message already.
     const text =
-      details.fieldViolations.length === 0
+      details.fieldViolations.length === 0 || grpc.code !== (status.INVALID_ARGUMENT as number)
         ? String(grpc.details)
         : `invalid request:${details.fieldViolations.map((v) => `\n  ${v.field}: ${v.description}`).join("")}`;
     process.stderr.write(`ddq: ${text}\n`);
     return exitCodeOfGrpc(grpc.code);
   }
-  process.stderr.write(
-    `ddq: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  // Anything else (a local failure, a bug): one line, never a stack trace (docs/CLI.md).
+  process.stderr.write(`ddq: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
   return EXIT.failure;
 }
 

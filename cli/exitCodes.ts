@@ -39,5 +39,13 @@ export function exitCodeOfGrpc(code: number): number {
 
 /** A command-line mistake: printed with the usage hint, exit code 2. */
 export class UsageError extends Error {
-  override readonly name = "UsageError";
+  override readonly name: string = "UsageError";
+}
+
+/**
+ * Bad input a command read (a file named by a flag that cannot be read or parsed): exit code 2
+ * like a usage error, printed as one line without the usage hint.
+ */
+export class InputError extends UsageError {
+  override readonly name = "InputError";
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { randomHex } from "./engine/randomHex.js";
-import { ReadyWaiters } from "./readyWaiters.js";
+import { Leasing, type LeaseRequest } from "./leasing.js";
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
@@ -87,19 +86,7 @@ export interface SchedulerOptions {
   log?: (message: string) => void;
 }
 
-export interface LeaseRequest {
-  topics: readonly string[];
-  /** Most tasks to return. */
-  max: number;
-  /** Long-poll: wait up to this long for a task when none is ready. Default 0. */
-  waitMs?: number;
-  /** Overrides each task's own lease timeout. */
-  leaseTimeoutMs?: number;
-  /** Makes a resent request return the same tasks. Default: random. */
-  requestId?: string;
-  /** Ends a long-poll early (caller gone, server shutting down): returns what was leased. */
-  signal?: AbortSignal;
-}
+export type { LeaseRequest } from "./leasing.js";
 
 export interface ListRequest {
   state: TaskState;
@@ -107,6 +94,8 @@ export interface ListRequest {
   topic?: string;
   limit?: number;
   cursor?: string;
+  /** The caller's deadline or cancellation: the scan stops, throwing the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface ListPage {
@@ -153,7 +142,8 @@ export class Scheduler {
   private readonly loops = new Map<number, FiringLoop>();
   /** When the led shards' task loops pass (shared: see FiringPace). */
   private readonly firingPace = new FiringPace();
-  private readonly readyWaiters = new ReadyWaiters();
+  /** Lease calls, their long-polls and empty-queue hints. */
+  private readonly leasing: Leasing;
   private readonly ids = new UlidGenerator();
   private readonly settings: ShardEngineSettings;
   private readonly log: (message: string) => void;
@@ -163,14 +153,6 @@ export class Scheduler {
   private placedOnCurrentShard = 0;
   /** Shards led now, ascending (kept in step with `engines`). */
   private led: readonly number[] = [];
-  /**
-   * "<shard>|<topic>" ready queues known to be empty: a lease found fewer tasks than it asked
-   * for, and nothing has made a task of that topic ready on that shard since. Exact, because only
-   * this replica (the shard's leader) writes to the shard. Lease skips them.
-   */
-  private readonly emptyReadyQueues = new Set<string>();
-  /** Per "<shard>|<topic>": how many times tasks became ready (guards emptyReadyQueues). */
-  private readonly readyVersions = new Map<string, number>();
   private stopped = false;
   /** Connected, shard count checked, elector started (see connect). */
   private started = false;
@@ -215,6 +197,7 @@ export class Scheduler {
       this.onWakeMessage(channel, message);
     });
     this.scripts = new ScriptRunner(this.redis);
+    this.leasing = this.createLeasing();
     this.cron = new CronScheduler({
       prefix: this.prefix,
       shardCount: this.shardCount,
@@ -451,8 +434,7 @@ export class Scheduler {
     const epoch = this.engines.get(shard)?.epoch;
     this.engines.delete(shard);
     this.led = [...this.engines.keys()].sort((a, b) => a - b);
-    for (const key of this.emptyReadyQueues)
-      if (key.startsWith(`${shard}|`)) this.emptyReadyQueues.delete(key);
+    this.leasing.forgetShard(shard);
     const loop = this.loops.get(shard);
     this.loops.delete(shard);
     void loop?.stop();
@@ -704,147 +686,30 @@ export class Scheduler {
 
   /**
    * Leases up to `max` ready tasks of the given topics from the shards this replica leads,
-   * waiting up to `waitMs` for one to become ready when none is.
+   * waiting up to `waitMs` for one to become ready when none is (see leasing.ts).
    */
-  async lease(request: LeaseRequest): Promise<LeasedTask[]> {
-    if (request.topics.length === 0)
-      throw invalidArgument("topics", "must name at least one topic");
-    request.topics.forEach((t, i) => validateTopic(`topics[${i}]`, t, this.limits));
-    if (
-      !Number.isSafeInteger(request.max) ||
-      request.max < 1 ||
-      request.max > this.limits.maxBatchSize
-    ) {
-      throw invalidArgument("max", `must be an integer from 1 to ${this.limits.maxBatchSize}`);
-    }
-    const override = request.leaseTimeoutMs ?? 0;
-    if (
-      override !== 0 &&
-      (!Number.isSafeInteger(override) ||
-        override < 100 ||
-        override > this.limits.maxLeaseTimeoutMs)
-    ) {
-      throw invalidArgument(
-        "leaseTimeoutMs",
-        `must be from 100 to ${this.limits.maxLeaseTimeoutMs}`,
-      );
-    }
-    const requestId = request.requestId ?? randomHex(24);
-    const deadline = Date.now() + (request.waitMs ?? 0);
-    for (let round = 0; ; round += 1) {
-      const waiter = this.readyWaiters.register(request.topics);
-      const leased: LeasedTask[] = [];
-      let shardFailed = false;
-      try {
-        for (const topic of request.topics) {
-          if (leased.length >= request.max) break;
-          // A caller's request id may be a resend: the first round asks every shard, so that each
-          // replays what it leased for the first call (its memo) even if its queue is known to be
-          // empty now. Later rounds of a long-poll are new leases.
-          const replay = request.requestId !== undefined && round === 0;
-          const candidates = this.ledShards().filter(
-            (shard) => replay || !this.emptyReadyQueues.has(`${shard}|${topic}`),
-          );
-          if (candidates.length === 0) continue;
-          // First every candidate shard at once, the count still wanted split between them (a
-          // sweep shard by shard made the last shards' tasks wait for the others' round trips);
-          // then, one at a time, the shards that may have more (they filled their share, or had
-          // none) for what is still wanted.
-          const want = request.max - leased.length;
-          const shares = candidates.map(
-            (_, i) => Math.floor(want / candidates.length) + (i < want % candidates.length ? 1 : 0),
-          );
-          const settled = await Promise.allSettled(
-            candidates.map((shard, i) => {
-              const share = shares[i] ?? 0;
-              return share === 0
-                ? Promise.resolve([])
-                : this.leaseFromShard(
-                    shard,
-                    topic,
-                    share,
-                    override,
-                    `${requestId}.${shard}.${topic}`,
-                  );
-            }),
-          );
-          // A shard that failed must not make the others' leases vanish (they would stay leased
-          // to nobody until they expire): its error surfaces only if nothing was leased.
-          const first = settled.map((r) => (r.status === "fulfilled" ? r.value : []));
-          for (const got of first) leased.push(...got);
-          const failure = settled.find((r) => r.status === "rejected");
-          if (failure !== undefined) {
-            if (leased.length === 0) throw failure.reason;
-            this.log(
-              `lease: a shard failed, returning the others' tasks: ${String(failure.reason)}`,
-            );
-            shardFailed = true;
-            continue;
-          }
-          for (const [i, shard] of candidates.entries()) {
-            if (leased.length >= request.max) break;
-            if ((first[i]?.length ?? 0) < (shares[i] ?? 0)) continue; // it ran dry
-            leased.push(
-              ...(await this.leaseFromShard(
-                shard,
-                topic,
-                request.max - leased.length,
-                override,
-                `${requestId}.${shard}.${topic}.more`,
-              )),
-            );
-          }
-        }
-      } catch (error) {
-        this.readyWaiters.done(waiter, 0, request.max, true);
-        throw error;
-      }
-      const remaining = deadline - Date.now();
-      if (leased.length > 0 || remaining <= 0 || this.stopped || request.signal?.aborted === true) {
-        this.readyWaiters.done(waiter, leased.length, request.max, shardFailed);
-        return leased;
-      }
-      await waiter.wait(remaining, request.signal);
-    }
+  lease(request: LeaseRequest): Promise<LeasedTask[]> {
+    return this.leasing.lease(request);
   }
 
-  /**
-   * Leases up to `max` ready tasks of one topic from one led shard (none if it is no longer led).
-   * Marks the queue empty when it had fewer than asked and nothing became ready meanwhile.
-   */
-  private async leaseFromShard(
-    shard: number,
-    topic: string,
-    max: number,
-    override: number,
-    memo: string,
-  ): Promise<LeasedTask[]> {
-    const queue = `${shard}|${topic}`;
-    const version = this.readyVersions.get(queue) ?? 0;
-    let got: LeasedTask[];
-    try {
-      got = await this.onShard(shard, (e) => e.lease(topic, max, override, memo));
-    } catch (error) {
-      if (!isDdqError(error, "NOT_LEADER")) throw error;
-      return [];
-    }
-    // Empty only if nothing became ready since the lease was sent (its notification may have run
-    // before this continuation).
-    if (got.length < max && (this.readyVersions.get(queue) ?? 0) === version) {
-      this.emptyReadyQueues.add(queue);
-    }
-    if (got.length > 0) {
-      // The loop must wake when these leases expire, not when it last planned to.
-      this.loops.get(shard)?.wake(Math.min(...got.map((t) => t.leaseExpiresAtMs)), "tasks");
-    }
-    return got;
+  private createLeasing(): Leasing {
+    return new Leasing({
+      limits: this.limits,
+      ledShards: () => this.ledShards(),
+      leaseOnShard: (shard, topics, max, override, requestId) =>
+        this.onShard(shard, (e) => e.leaseMany(topics, max, override, requestId)),
+      leasesExpireAt: (shard, atMs) => {
+        this.loops.get(shard)?.wake(atMs, "tasks");
+      },
+      stopping: () => this.stopped,
+      log: (message) => {
+        this.log(message);
+      },
+    });
   }
 
   private notifyReady(shard: number, topic: string): void {
-    const queue = `${shard}|${topic}`;
-    this.emptyReadyQueues.delete(queue);
-    this.readyVersions.set(queue, (this.readyVersions.get(queue) ?? 0) + 1);
-    this.readyWaiters.notify(topic);
+    this.leasing.notifyReady(shard, topic);
   }
 
   async extend(
@@ -970,21 +835,32 @@ export class Scheduler {
    * on those.
    */
   async purgeDead(
-    options: { topic?: string; diedAtOrBeforeMs?: number; shards?: readonly number[] } = {},
+    options: {
+      topic?: string;
+      diedAtOrBeforeMs?: number;
+      shards?: readonly number[];
+      /** The caller's deadline or cancellation: stops between script calls (throws its reason). */
+      signal?: AbortSignal;
+    } = {},
   ): Promise<number> {
     if (options.topic !== undefined) validateTopic("topic", options.topic, this.limits);
     let total = 0;
     const shards = options.shards ?? Array.from({ length: this.shardCount }, (_, s) => s);
     for (const shard of shards) {
+      options.signal?.throwIfAborted();
       total += await this.onShard(shard, (e) =>
-        e.purgeDead(options.diedAtOrBeforeMs ?? Date.now() + 60_000, options.topic),
+        e.purgeDead(options.diedAtOrBeforeMs ?? Date.now() + 60_000, options.topic, options.signal),
       );
     }
     return total;
   }
 
   /** Number of tasks per topic and state (succeeded and cancelled: cumulative totals). */
-  async counts(topic?: string): Promise<Map<string, Record<TaskState, number>>> {
+  async counts(
+    topic?: string,
+    signal?: AbortSignal,
+  ): Promise<Map<string, Record<TaskState, number>>> {
+    signal?.throwIfAborted();
     const keys = Array.from(
       { length: this.shardCount },
       (_, shard) => new ShardKeys(this.prefix, shard).counts,
@@ -1027,6 +903,7 @@ export class Scheduler {
     let { shard, offset } = decodeCursor(request.cursor, this.shardCount);
     const tasks: Task[] = [];
     while (shard < this.shardCount && tasks.length < limit) {
+      request.signal?.throwIfAborted();
       const keys = new ShardKeys(this.prefix, shard);
       const index =
         request.state === "scheduled"
@@ -1124,7 +1001,7 @@ export class Scheduler {
     this.stopped = true;
     this.emitReadiness();
     this.availability.stop();
-    this.readyWaiters.wakeAll();
+    this.leasing.wakeAll();
     const graceful = (async () => {
       await Promise.all([...this.loops.values()].map((loop) => loop.stop()));
       await this.elector.stop();

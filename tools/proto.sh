@@ -3,7 +3,10 @@
 #   tools/proto.sh lint       buf lint (STANDARD + COMMENTS)
 #   tools/proto.sh breaking   buf breaking against the newest release tag v* (skipped, with a note,
 #                             before the first release); AGAINST=<git ref> overrides the baseline
-#   tools/proto.sh generate   regenerate proto/gen (ts-proto + grpc-js services)
+#   tools/proto.sh generate   regenerate proto/gen: ts-proto + grpc-js services, and
+#                             proto/gen/descriptors.binpb, the FileDescriptorSet server reflection
+#                             serves (ddq/v1 with its imports, plus grpc.health.v1 and
+#                             grpc.reflection from the pinned npm packages that implement them)
 #   tools/proto.sh check      lint + breaking + proto/gen is what generate produces
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,11 +30,28 @@ breaking() {
   (cd "$root/proto" && "$buf" breaking --against "$root/.git#ref=$against,subdir=proto")
 }
 
+# descriptors OUT: every file the API port serves, with real names, dependencies and comments
+# (buf images minus buf's own extensions, so a plain google.protobuf.FileDescriptorSet). Two
+# serialized FileDescriptorSets concatenated are one set holding both lists of files.
+descriptors() {
+  local out=$1 grpc
+  grpc=$(mktemp -d)
+  mkdir -p "$grpc/grpc/health/v1" "$grpc/grpc/reflection"
+  cp "$root/node_modules/grpc-health-check/proto/health/v1/health.proto" "$grpc/grpc/health/v1/"
+  cp -r "$root/node_modules/@grpc/reflection/build/proto/grpc/reflection/v1" \
+    "$root/node_modules/@grpc/reflection/build/proto/grpc/reflection/v1alpha" "$grpc/grpc/reflection/"
+  (cd "$root/proto" && "$buf" build --as-file-descriptor-set -o "$grpc/ddq.binpb")
+  (cd "$grpc" && "$buf" build --as-file-descriptor-set -o "$grpc/grpc.binpb")
+  cat "$grpc/ddq.binpb" "$grpc/grpc.binpb" >"$out"
+  rm -rf "$grpc"
+}
+
 generate() {
   local out=${1:-$root/proto/gen}
   local tmp
   tmp=$(mktemp -d)
   (cd "$root/proto" && "$buf" generate --output "$tmp")
+  descriptors "$tmp/gen/descriptors.binpb"
   rm -rf "$out"
   mkdir -p "$(dirname "$out")"
   mv "$tmp/gen" "$out"

@@ -10,6 +10,7 @@ import type { LeasedTask } from "../proto/gen/ddq/v1/task.js";
 import { DdqClient, type ClientOptions } from "../client/ddqClient.js";
 import { isServiceError } from "../scheduler/api/grpcStatus.js";
 import { toDuration } from "../scheduler/api/protoTime.js";
+import { DEFAULT_LIMITS } from "../scheduler/engine/model.js";
 import { AckBatcher } from "./ackBatcher.js";
 
 /** Thrown by a handler: the task fails without retry (dead-lettered). */
@@ -31,6 +32,7 @@ export type TaskHandler = (
 ) => Promise<Uint8Array | undefined>;
 
 export interface WorkerOptions extends ClientOptions {
+  /** 1..256 topics (the server's limit per lease). */
   topics: string[];
   handler: TaskHandler;
   /** Handlers running at once. Default 16. */
@@ -71,6 +73,12 @@ export class Worker {
 
   constructor(private readonly options: WorkerOptions) {
     if (options.topics.length === 0) throw new Error("a worker needs at least one topic");
+    // Each lease names every topic: the server refuses more than its limit (INVALID_ARGUMENT).
+    if (options.topics.length > DEFAULT_LIMITS.maxLeaseTopics) {
+      throw new Error(
+        `a worker may lease at most ${DEFAULT_LIMITS.maxLeaseTopics} topics, got ${options.topics.length}`,
+      );
+    }
     this.client = new DdqClient(options);
     this.concurrency = options.concurrency ?? 16;
     if (!Number.isSafeInteger(this.concurrency) || this.concurrency < 1)

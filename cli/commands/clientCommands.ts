@@ -2,7 +2,6 @@
  * The client commands of `ddq`: enqueue, get, cancel, ls, dead ..., cron ..., watch. Each talks
  * to a scheduler over gRPC (flags/variables in cli/clientSettings.ts).
  */
-import { readFileSync } from "node:fs";
 import { Schedule, ScheduleSpec } from "../../proto/gen/ddq/v1/cron_service.js";
 import { Task, TaskSpec, TaskState } from "../../proto/gen/ddq/v1/task.js";
 import {
@@ -25,32 +24,8 @@ import {
   type OutputFormat,
 } from "../output.js";
 import { isPrintable } from "../../worker/handlers/printable.js";
+import { scheduleSpecFromFile } from "./scheduleFile.js";
 import { onTerminate } from "./terminate.js";
-
-/** Message fields that are google.protobuf.Duration in the ScheduleSpec JSON. */
-const DURATION_KEYS = new Set([
-  "startingDeadline",
-  "jitter",
-  "leaseTimeout",
-  "delay",
-  "initial",
-  "max",
-]);
-
-/**
- * Accepts the canonical protobuf JSON for Durations ("300s", "1.5s") and the CLI's own forms
- * ("5m", "1h30m") in a ScheduleSpec file, as the {seconds, nanos} objects ts-proto reads.
- */
-function normalizeDurations(value: unknown, key = ""): unknown {
-  if (typeof value === "string" && DURATION_KEYS.has(key)) {
-    return toDuration(parseDurationMs(value, key));
-  }
-  if (Array.isArray(value)) return value.map((v) => normalizeDurations(v));
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeDurations(v, k)]));
-  }
-  return value;
-}
 
 /** Tells (on stderr, so scripts' stdout stays clean) how to get the next page. */
 function morePages(nextPageToken: string): void {
@@ -133,8 +108,8 @@ export async function enqueueCommand(io: CommandIo): Promise<number> {
   if (payload !== undefined && payloadFile !== undefined)
     throw new UsageError("--payload and --payload-file are exclusive");
   if (payload !== undefined) spec.payload = Buffer.from(payload, "utf8");
-  if (payloadFile !== undefined)
-    spec.payload = payloadFile === "-" ? readFileSync(0) : readFileSync(payloadFile);
+  const payloadBytes = s.file("payload-file", { stdin: true });
+  if (payloadBytes !== undefined) spec.payload = payloadBytes;
   const delay = s.string("delay");
   const at = s.string("at");
   if (delay !== undefined && at !== undefined)
@@ -357,10 +332,7 @@ export async function cronCommand(io: CommandIo): Promise<number> {
         return 0;
       }
       case "apply": {
-        const file = io.settings.required("file");
-        const spec = ScheduleSpec.fromJSON(
-          normalizeDurations(JSON.parse(readFileSync(file === "-" ? 0 : file, "utf8"))),
-        );
+        const spec = scheduleSpecFromFile(io.settings);
         const result = await client.upsertSchedule(spec);
         if (io.format === "json") printJson(result);
         else
@@ -378,8 +350,12 @@ export async function cronCommand(io: CommandIo): Promise<number> {
         return 0;
       }
       case "delete":
-        await client.deleteSchedule(id());
-        process.stdout.write(`deleted ${id()}\n`);
+        // Safe to resend: a schedule already gone is reported, not an error.
+        process.stdout.write(
+          (await client.deleteSchedule(id())).deleted
+            ? `deleted ${id()}\n`
+            : `no schedule ${id()}: nothing deleted\n`,
+        );
         return 0;
       case "pause":
         await client.pauseSchedule(id());

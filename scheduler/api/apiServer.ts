@@ -6,15 +6,12 @@
  * Redis answers; service "liveness" is SERVING while the process runs (liveness and start-up
  * probes use it, so that a Redis outage does not restart schedulers).
  */
-import { fileURLToPath } from "node:url";
 import {
   credentials as channelCredentials,
   Server,
   ServerCredentials,
   type ChannelCredentials,
 } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { CronServiceService } from "../../proto/gen/ddq/v1/cron_service.js";
 import { TaskServiceService } from "../../proto/gen/ddq/v1/task_service.js";
@@ -25,6 +22,8 @@ import { CallGuard, decodeGuarded } from "./callGuard.js";
 import { cronServiceHandlers } from "./cronService.js";
 import { PeerRouter } from "./peerRouter.js";
 import { RateLimiter } from "./rateLimiter.js";
+import { ReflectionDescriptors } from "./reflectionDescriptors.js";
+import { addReflection } from "./reflectionService.js";
 import { taskServiceHandlers } from "./taskService.js";
 import { workerServiceHandlers } from "./workerService.js";
 
@@ -36,6 +35,9 @@ export const SERVICE_NAMES = [
   "ddq.v1.CronService",
   "ddq.v1.WorkerService",
 ] as const;
+
+/** grpc.health.v1 (grpc-health-check), served next to them. */
+const HEALTH_SERVICE = "grpc.health.v1.Health";
 
 export interface ApiTls {
   certPem: Buffer;
@@ -70,11 +72,6 @@ function bind(server: Server, address: string, credentials: ServerCredentials): 
       else reject(error);
     });
   });
-}
-
-function protoRoot(): string {
-  // proto/ next to proto/gen in the source tree; dist/proto holds a copy (npm run build).
-  return fileURLToPath(new URL("../../proto/", import.meta.url));
 }
 
 export class ApiServer {
@@ -126,12 +123,7 @@ export class ApiServer {
     );
     const health = new HealthImplementation({ "": "NOT_SERVING", [LIVENESS_SERVICE]: "SERVING" });
     health.addToServer(server);
-    const root = protoRoot();
-    const definitions = loadSync(
-      ["ddq/v1/task_service.proto", "ddq/v1/cron_service.proto", "ddq/v1/worker_service.proto"],
-      { includeDirs: [root] },
-    );
-    new ReflectionService(definitions).addToServer(server);
+    addReflection(server, ReflectionDescriptors.served(), [...SERVICE_NAMES, HEALTH_SERVICE]);
     const credentials =
       options.tls === undefined
         ? ServerCredentials.createInsecure()

@@ -16,9 +16,17 @@ import {
   type ServerWritableStream,
 } from "@grpc/grpc-js";
 import { AuthenticationError, type Authenticator } from "./authenticator.js";
-import { isServiceError, retryableStatus, statusError, toServiceError } from "./grpcStatus.js";
+import {
+  invalidArgumentStatus,
+  isServiceError,
+  retryableStatus,
+  statusError,
+  toServiceError,
+} from "./grpcStatus.js";
+import { FORWARDED_BY } from "./peerRouter.js";
 import type { RateLimiter } from "./rateLimiter.js";
 import { RedisUnavailableError } from "../engine/redisErrors.js";
+import { wireCheckOf, type WireViolation } from "./wireCheck.js";
 
 /** What the guard needs of a unary or server-streaming call. */
 type ServerSurfaceCall = Pick<
@@ -31,7 +39,11 @@ export interface CallContext {
   client: string;
   /** Epoch ms by which the call must answer (Infinity without a deadline). */
   deadlineMs: number;
-  /** Aborted when the client cancels, the deadline passes or the server shuts down. */
+  /**
+   * Aborted when the client cancels, the deadline passes or the server shuts down; its reason is
+   * the status to answer (CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE), so a handler that stops
+   * work may throw it (`signal.throwIfAborted()`).
+   */
   signal: AbortSignal;
   /** The call's request metadata. */
   metadata: Metadata;
@@ -81,10 +93,15 @@ class MalformedRequest {
   constructor(readonly reason: string) {}
 }
 
+/** Decoded requests whose bytes broke a wire rule (wireCheck.ts), with the first violation. */
+const wireViolations = new WeakMap<object, WireViolation>();
+
 /**
  * The service definition with request decoding that never throws: bytes that are not a valid
  * message become a MalformedRequest, which the guard answers INVALID_ARGUMENT (a decoder that
- * throws makes grpc-js answer INTERNAL, a server error, for what is the client's).
+ * throws makes grpc-js answer INTERNAL, a server error, for what is the client's). Bytes that
+ * decode but break a wire rule the decoded form hides (a Timestamp's nanos out of range, an
+ * unknown enum value) are remembered, and answered INVALID_ARGUMENT naming the field.
  */
 export function decodeGuarded<S extends ServiceDefinition>(definition: S): S {
   const guarded: Record<string, MethodDefinition<unknown, unknown>> = {};
@@ -92,26 +109,43 @@ export function decodeGuarded<S extends ServiceDefinition>(definition: S): S {
     string,
     MethodDefinition<unknown, unknown>,
   ][]) {
+    const wireCheck = wireCheckOf(method.path);
     guarded[name] = {
       ...method,
       requestDeserialize: (bytes: Buffer): unknown => {
+        let request: unknown;
         try {
-          return method.requestDeserialize(bytes);
+          request = method.requestDeserialize(bytes);
         } catch (error) {
           return new MalformedRequest(error instanceof Error ? error.message : String(error));
         }
+        const violation = wireCheck?.(bytes);
+        if (violation !== undefined && typeof request === "object" && request !== null) {
+          wireViolations.set(request, violation);
+        }
+        return request;
       },
     };
   }
   return guarded as S;
 }
 
-function malformed(method: string, request: unknown): Error | undefined {
-  if (!(request instanceof MalformedRequest)) return undefined;
-  return statusError(
-    GrpcCode.INVALID_ARGUMENT,
-    `the request is not a valid ${method}Request message: ${request.reason}`,
-  );
+/**
+ * The refusal of a request that is malformed or breaks a wire rule. A forwarded call's wire rules
+ * were checked by the replica that forwarded it (its re-encoding of a Date before 1970 carries
+ * negative nanos, which protobuf's own Timestamp would not).
+ */
+function rejected(method: string, request: unknown, metadata: Metadata): Error | undefined {
+  if (request instanceof MalformedRequest) {
+    return statusError(
+      GrpcCode.INVALID_ARGUMENT,
+      `the request is not a valid ${method}Request message: ${request.reason}`,
+    );
+  }
+  if (typeof request !== "object" || request === null) return undefined;
+  const violation = wireViolations.get(request);
+  if (violation === undefined || metadata.get(FORWARDED_BY).length > 0) return undefined;
+  return invalidArgumentStatus(violation.field, violation.description);
 }
 
 export class CallGuard {
@@ -130,7 +164,11 @@ export class CallGuard {
   /** Refuses new calls and aborts the running ones (long-polls return, watches end). */
   drain(): void {
     this.draining = true;
-    for (const controller of this.active) controller.abort(new Error("server shutting down"));
+    for (const controller of this.active) {
+      controller.abort(
+        retryableStatus(GrpcCode.UNAVAILABLE, "the scheduler is shutting down", 200),
+      );
+    }
   }
 
   private admit(call: ServerSurfaceCall): Admitted {
@@ -169,13 +207,16 @@ export class CallGuard {
     this.active.add(controller);
     const deadlineMs = deadlineOf(call);
     const onCancel = (): void => {
-      controller.abort(new Error("call cancelled"));
+      controller.abort(statusError(GrpcCode.CANCELLED, "the call was cancelled"));
+    };
+    const onDeadline = (): void => {
+      controller.abort(statusError(GrpcCode.DEADLINE_EXCEEDED, "the call's deadline passed"));
     };
     call.on("cancelled", onCancel);
     // A client that gave up before the handler started: its "cancelled" event has already fired.
     if (call.cancelled) onCancel();
     const timer = Number.isFinite(deadlineMs)
-      ? setTimeout(onCancel, Math.max(0, deadlineMs - Date.now()))
+      ? setTimeout(onDeadline, Math.max(0, deadlineMs - Date.now()))
       : undefined;
     return {
       context: { client, deadlineMs, signal: controller.signal, metadata: call.metadata },
@@ -279,13 +320,19 @@ export class CallGuard {
         callback(this.failed(method, error));
         return;
       }
-      const bad = malformed(method, call.request);
+      const bad = rejected(method, call.request, call.metadata);
       if (bad !== undefined) {
         admitted.release();
         callback(this.failed(method, bad));
         return;
       }
-      this.bounded(handler(call.request, admitted.context), admitted).then(
+      // A handler that throws before its first await fails the call like one that rejects.
+      this.bounded(
+        new Promise<Res>((resolve) => {
+          resolve(handler(call.request, admitted.context));
+        }),
+        admitted,
+      ).then(
         (response) => {
           admitted.release();
           this.count(method, GrpcCode.OK);
@@ -315,13 +362,19 @@ export class CallGuard {
         call.emit("error", this.failed(method, error));
         return;
       }
-      const bad = malformed(method, call.request);
+      const bad = rejected(method, call.request, call.metadata);
       if (bad !== undefined) {
         admitted.release();
         call.emit("error", this.failed(method, bad));
         return;
       }
-      this.bounded(handler(call.request, admitted.context, call), admitted).then(
+      // A handler that throws before its first await fails the call like one that rejects.
+      this.bounded(
+        new Promise<void>((resolve) => {
+          resolve(handler(call.request, admitted.context, call));
+        }),
+        admitted,
+      ).then(
         () => {
           admitted.release();
           this.count(method, GrpcCode.OK);

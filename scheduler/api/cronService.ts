@@ -31,9 +31,12 @@ import type { HistoryEntry, ScheduleStatus } from "../cron/cronScheduler.js";
 import type { CronScheduleSpec } from "../cron/cronSpec.js";
 import type { CronTiming } from "../cron/cronSchedule.js";
 import { invalidArgument, isDdqError } from "../engine/errors.js";
+import { SCHEDULE_ID } from "../engine/taskId.js";
 import type { Scheduler } from "../scheduler.js";
 import type { CallGuard } from "./callGuard.js";
+import { pageTokenOf, schedulePageToken } from "./pageToken.js";
 import type { PeerRouter } from "./peerRouter.js";
+import { checkMaxLength, MAX_TIME_ZONE_LENGTH } from "./requestFields.js";
 import { durationMs, timestampMs, toDuration, toTimestamp } from "./protoTime.js";
 import { taskSpecFromPb, taskSpecToPb } from "./taskMessages.js";
 
@@ -78,7 +81,8 @@ function enumValue<E extends number, N extends string>(
 export function scheduleSpecFromPb(spec: ScheduleSpec | undefined): CronScheduleSpec {
   if (spec === undefined) throw invalidArgument("spec", "is required");
   const timing: CronTiming = { schedules: spec.schedules };
-  if (spec.timeZone !== "") timing.timeZone = spec.timeZone;
+  if (spec.timeZone !== "")
+    timing.timeZone = checkMaxLength("spec.time_zone", spec.timeZone, MAX_TIME_ZONE_LENGTH);
   const gap = enumName(spec.dstGap, GAP, "spec.dst_gap");
   if (gap !== undefined) timing.dstGap = gap;
   const fold = enumName(spec.dstFold, FOLD, "spec.dst_fold");
@@ -89,7 +93,10 @@ export function scheduleSpecFromPb(spec: ScheduleSpec | undefined): CronSchedule
   if (endAt !== undefined) timing.endAt = endAt;
   const task = taskSpecFromPb(spec.task, "spec.task.");
   if (task.due !== undefined) {
-    throw invalidArgument("spec.task.due_time", "must be unset: an occurrence is due at its slot");
+    throw invalidArgument(
+      "atMs" in task.due ? "spec.task.due_time" : "spec.task.delay",
+      "must be unset: an occurrence is due at its slot",
+    );
   }
   if (task.idempotencyKey !== undefined) {
     throw invalidArgument(
@@ -233,30 +240,28 @@ export function cronServiceHandlers(
     deleteSchedule: guard.unary<DeleteScheduleRequest, DeleteScheduleResponse>(
       "DeleteSchedule",
       (request, context) =>
-        router.singleShard(CronServiceService.deleteSchedule, request, context, async () => {
-          await cron.delete(request.id);
-          return {};
-        }),
+        router.singleShard(CronServiceService.deleteSchedule, request, context, async () => ({
+          deleted: await cron.delete(request.id),
+        })),
     ),
     listSchedules: guard.unary<ListSchedulesRequest, ListSchedulesResponse>(
       "ListSchedules",
-      async (request) => {
+      async (request, context) => {
         const size = request.pageSize === 0 ? 100 : request.pageSize;
         if (!Number.isSafeInteger(size) || size < 1 || size > 1000) {
           throw invalidArgument("page_size", `must be from 1 to 1000, got ${request.pageSize}`);
         }
-        const after =
-          request.pageToken === "" ? "" : Buffer.from(request.pageToken, "base64url").toString();
+        const after = schedulePageToken(request.pageToken, (id) => SCHEDULE_ID.test(id));
         const ids = (await cron.list()).filter((id) => id > after);
         const page = ids.slice(0, size);
+        context.signal.throwIfAborted();
         const schedules = await Promise.all(
           page.map((id) => cron.get(id).then(scheduleToPb, () => undefined)),
         );
         const last = page.at(-1);
         return {
           schedules: schedules.filter((s): s is Schedule => s !== undefined),
-          nextPageToken:
-            ids.length > size && last !== undefined ? Buffer.from(last).toString("base64url") : "",
+          nextPageToken: ids.length > size && last !== undefined ? pageTokenOf(last) : "",
         };
       },
     ),

@@ -1,7 +1,7 @@
 /**
  * Errors on the wire: a gRPC status code and message, plus a serialized google.rpc.Status in the
- * `grpc-status-details-bin` trailer whose details carry google.rpc.BadRequest field violations
- * (INVALID_ARGUMENT) or google.rpc.RetryInfo (a rate limit or overload, UNAVAILABLE: retrying
+ * `grpc-status-details-bin` trailer whose details carry a google.rpc.BadRequest field violation
+ * (every error that concerns one request field, whatever its code) or google.rpc.RetryInfo (a rate limit or overload, UNAVAILABLE: retrying
  * later helps; a batch over the limit carries none, since retrying it would not).
  */
 import { Metadata, status as GrpcCode, type ServiceError, type StatusObject } from "@grpc/grpc-js";
@@ -12,6 +12,8 @@ import { isRedisUnavailableError, RedisUnavailableError } from "../engine/redisE
 import { toDuration } from "./protoTime.js";
 
 export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
+/** The field at fault of a status other than INVALID_ARGUMENT (kept for older clients). */
+export const FIELD_KEY = "ddq-field";
 const BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest";
 const RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo";
 
@@ -85,16 +87,41 @@ export function statusError(code: GrpcCode, message: string): ServiceError {
   return withDetails(code, message, []);
 }
 
+/** The BadRequest detail naming `field`; `reason` is the status code's name. */
+function fieldViolationDetail(
+  code: GrpcCode,
+  field: string,
+  description: string,
+): Status["details"][number] {
+  const badRequest = BadRequest.encode({
+    fieldViolations: [{ field, description, reason: GrpcCode[code] }],
+  }).finish();
+  return { typeUrl: BAD_REQUEST_TYPE, value: Buffer.from(badRequest) };
+}
+
 /** A status for a bad request field. */
 export function invalidArgumentStatus(field: string, fullDescription: string): ServiceError {
   const description = boundedMessage(fullDescription);
-  const message = `${field}: ${description}`;
-  const badRequest = BadRequest.encode({
-    fieldViolations: [{ field, description, reason: "INVALID_ARGUMENT" }],
-  }).finish();
-  return withDetails(GrpcCode.INVALID_ARGUMENT, message, [
-    { typeUrl: BAD_REQUEST_TYPE, value: Buffer.from(badRequest) },
+  return withDetails(GrpcCode.INVALID_ARGUMENT, `${field}: ${description}`, [
+    fieldViolationDetail(GrpcCode.INVALID_ARGUMENT, field, description),
   ]);
+}
+
+/**
+ * A status other than INVALID_ARGUMENT that concerns one request field (a stale `lease_token`, a
+ * reused `task.idempotency_key`, a batch over the limit): the same BadRequest field violation
+ * (reason: the code's name), plus the field in the `ddq-field` trailer, its older form.
+ */
+export function fieldStatus(
+  code: GrpcCode,
+  field: string,
+  message: string,
+  fullDescription: string,
+): ServiceError {
+  const description = boundedMessage(fullDescription);
+  const error = withDetails(code, message, [fieldViolationDetail(code, field, description)]);
+  error.metadata.set(FIELD_KEY, field);
+  return error;
 }
 
 /** A status telling the client to retry after a delay. */
@@ -131,14 +158,18 @@ export function toServiceError(error: unknown): ServiceError {
     if (error.code === "NOT_LEADER" || error.code === "STALE_EPOCH") {
       return retryableStatus(CODE_OF[error.code], error.message, 500);
     }
-    const message =
-      error.field === undefined
-        ? error.message
-        : error.message.replaceAll(error.field, protoFieldPath(error.field));
-    const metadataError = withDetails(CODE_OF[error.code], message, []);
-    if (error.field !== undefined)
-      metadataError.metadata.set("ddq-field", protoFieldPath(error.field));
-    return metadataError;
+    if (error.field === undefined) return withDetails(CODE_OF[error.code], error.message, []);
+    const field = protoFieldPath(error.field);
+    const prefix = `${error.field}: `;
+    const description = error.message.startsWith(prefix)
+      ? error.message.slice(prefix.length)
+      : error.message;
+    return fieldStatus(
+      CODE_OF[error.code],
+      field,
+      error.message.replaceAll(error.field, field),
+      description,
+    );
   }
   if (isServiceError(error)) return error;
   if (isRedisUnavailableError(error)) {
@@ -159,26 +190,48 @@ export function isServiceError(error: unknown): error is ServiceError {
   );
 }
 
+/**
+ * The google.rpc.Status of an error as sent in its `grpc-status-details-bin` trailer (code and
+ * message only when it has none): what an Ack item's result carries.
+ */
+export function statusProto(error: Pick<StatusObject, "code" | "details" | "metadata">): Status {
+  const [raw] = error.metadata.get(STATUS_DETAILS_KEY);
+  if (raw instanceof Buffer) {
+    try {
+      return Status.decode(raw);
+    } catch {
+      // Not a Status: fall through to the bare code and message.
+    }
+  }
+  return { code: error.code, message: error.details, details: [] };
+}
+
 /** What a client can read off an error's details. */
 export interface StatusDetails {
-  fieldViolations: { field: string; description: string }[];
+  /** `reason` is the status code's name (INVALID_ARGUMENT, FAILED_PRECONDITION, ...). */
+  fieldViolations: { field: string; description: string; reason: string }[];
   retryAfterMs?: number;
 }
 
 export function readStatusDetails(error: Pick<StatusObject, "metadata">): StatusDetails {
-  const out: StatusDetails = { fieldViolations: [] };
   const [raw] = error.metadata.get(STATUS_DETAILS_KEY);
-  if (!(raw instanceof Buffer)) return out;
+  if (!(raw instanceof Buffer)) return { fieldViolations: [] };
   let status: Status;
   try {
     status = Status.decode(raw);
   } catch {
-    return out;
+    return { fieldViolations: [] };
   }
+  return readDetails(status);
+}
+
+/** The details of a google.rpc.Status (a trailer's, or an Ack item's). */
+export function readDetails(status: Pick<Status, "details">): StatusDetails {
+  const out: StatusDetails = { fieldViolations: [] };
   for (const detail of status.details) {
     if (detail.typeUrl === BAD_REQUEST_TYPE) {
       for (const v of BadRequest.decode(detail.value).fieldViolations) {
-        out.fieldViolations.push({ field: v.field, description: v.description });
+        out.fieldViolations.push({ field: v.field, description: v.description, reason: v.reason });
       }
     } else if (detail.typeUrl === RETRY_INFO_TYPE) {
       const delay = RetryInfo.decode(detail.value).retryDelay;

@@ -10,7 +10,8 @@ import { DdqError } from "../engine/errors.js";
 import type { Scheduler } from "../scheduler.js";
 import type { CallContext } from "./callGuard.js";
 
-const FORWARDED_BY = "ddq-forwarded-by";
+/** Header of a call one replica forwarded to another. */
+export const FORWARDED_BY = "ddq-forwarded-by";
 
 /** What a generated ts-proto method definition provides for a unary call. */
 export interface UnaryMethod<Req, Res> {
@@ -72,12 +73,18 @@ export class PeerRouter {
     return this.forwardTo(await this.addressOf(shard), method, request, context);
   }
 
+  /**
+   * Sends `request` to the replica at `address`, with the call's deadline (the peer gets what
+   * remains of it) and cancellation; nothing is sent once the call was aborted.
+   */
   forwardTo<Req, Res>(
     address: string,
     method: UnaryMethod<Req, Res>,
     request: Req,
     context: CallContext,
   ): Promise<Res> {
+    // The reason is the status the call answers (see CallContext.signal).
+    if (context.signal.aborted) return Promise.reject(context.signal.reason as Error);
     const metadata = new Metadata();
     for (const value of context.metadata.get("authorization")) metadata.add("authorization", value);
     metadata.set(FORWARDED_BY, this.scheduler.identity);

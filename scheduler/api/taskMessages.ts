@@ -46,8 +46,11 @@ export function stateFromPb(state: PbTaskState, field: string): TaskState {
 }
 
 function backoffFromPb(backoff: PbBackoff | undefined, field: string): BackoffPolicy | undefined {
-  const policy = backoff?.policy;
-  if (policy === undefined) return undefined;
+  if (backoff === undefined) return undefined;
+  const policy = backoff.policy;
+  // A Backoff message that is present but empty: the oneof requires exactly one policy.
+  if (policy === undefined)
+    throw invalidArgument(field, "must set exactly one of fixed or exponential");
   if (policy.$case === "fixed") {
     return {
       kind: "fixed",

@@ -3,7 +3,6 @@ import type { ServerWritableStream } from "@grpc/grpc-js";
 import {
   CancelTaskResponse_Outcome,
   EventType,
-  WatchEventsRequest_Start,
   type CancelTaskRequest,
   type CancelTaskResponse,
   type CountTasksRequest,
@@ -32,10 +31,13 @@ import {
 import { DdqError, invalidArgument } from "../engine/errors.js";
 import type { EnqueueResult, Task } from "../engine/model.js";
 import type { LifecycleEvent, ListRequest, Scheduler } from "../scheduler.js";
-import { prepareTask } from "../engine/validation.js";
+import { prepareTask, validateTopic } from "../engine/validation.js";
 import type { CallContext, CallGuard } from "./callGuard.js";
+import { listPageToken } from "./pageToken.js";
 import { PeerRouter } from "./peerRouter.js";
 import { timestampMs } from "./protoTime.js";
+import { checkMaxLength, MAX_OWNER_UID_LENGTH, MAX_WATCH_TOPICS } from "./requestFields.js";
+import { resumePositions, watchStart } from "./watchRequest.js";
 import {
   stateFromPb,
   stateToPb,
@@ -94,22 +96,6 @@ function pageSize(value: number, field = "page_size"): number {
   if (!Number.isSafeInteger(value) || value < 1 || value > 1000)
     throw invalidArgument(field, `must be from 1 to 1000, got ${value}`);
   return value;
-}
-
-/** Parses resume_after ids `<shard>:<entry>.<line>` into per-shard positions. */
-function resumePositions(ids: readonly string[], shardCount: number): Map<number, string> {
-  const positions = new Map<number, string>();
-  ids.forEach((id, i) => {
-    const match = /^(\d+):(\d+-\d+)(\.\d+)?$/.exec(id);
-    const shard = Number(match?.[1] ?? NaN);
-    if (match === null || !Number.isSafeInteger(shard) || shard >= shardCount) {
-      throw invalidArgument(`resume_after[${i}]`, `"${id}" is not an event id of this scheduler`);
-    }
-    if (positions.has(shard))
-      throw invalidArgument(`resume_after[${i}]`, `names shard ${shard} twice`);
-    positions.set(shard, `${match[2] ?? "0-0"}${match[3] ?? ""}`);
-  });
-  return positions;
 }
 
 async function writeEvents(
@@ -193,29 +179,38 @@ export function taskServiceHandlers(
     return { results };
   };
 
-  const listTasks = async (request: ListTasksRequest): Promise<ListTasksResponse> => {
+  const listTasks = async (
+    request: ListTasksRequest,
+    context: CallContext,
+  ): Promise<ListTasksResponse> => {
     const limit = pageSize(request.pageSize);
-    const query: ListRequest = { state: stateFromPb(request.state, "state"), limit };
+    const query: ListRequest = {
+      state: stateFromPb(request.state, "state"),
+      limit,
+      signal: context.signal,
+    };
     if (request.topic !== "") query.topic = request.topic;
-    if (request.pageToken !== "") query.cursor = request.pageToken;
+    const cursor = listPageToken(request.pageToken);
+    if (cursor !== undefined) query.cursor = cursor;
+    checkMaxLength("owner_uid", request.ownerUid, MAX_OWNER_UID_LENGTH);
     if (request.ownerUid === "") {
       const page = await scheduler.list(query);
       return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? "" };
     }
     // Owner filter: scan pages until the answer is full or the scan budget is spent.
     const tasks: Task[] = [];
-    let cursor = query.cursor;
+    let next = query.cursor;
     for (let pages = 0; pages < OWNER_SCAN_PAGES && tasks.length < limit; pages += 1) {
       const page = await scheduler.list({
         ...query,
         limit: limit - tasks.length,
-        ...(cursor === undefined ? {} : { cursor }),
+        ...(next === undefined ? {} : { cursor: next }),
       });
       tasks.push(...page.tasks.filter((t) => t.owner?.uid === request.ownerUid));
-      cursor = page.nextCursor;
-      if (cursor === undefined) break;
+      next = page.nextCursor;
+      if (next === undefined) break;
     }
-    return { tasks: tasks.map(taskToPb), nextPageToken: cursor ?? "" };
+    return { tasks: tasks.map(taskToPb), nextPageToken: next ?? "" };
   };
 
   const watch = async (
@@ -225,11 +220,15 @@ export function taskServiceHandlers(
   ): Promise<void> => {
     const shards = scheduler.shardCount;
     const resumed = resumePositions(request.resumeAfter, shards);
+    if (request.topics.length > MAX_WATCH_TOPICS) {
+      throw invalidArgument(
+        "topics",
+        `must name at most ${MAX_WATCH_TOPICS} topics, got ${request.topics.length}`,
+      );
+    }
+    request.topics.forEach((topic, i) => validateTopic(`topics[${i}]`, topic, scheduler.limits));
     const topics = new Set(request.topics);
-    request.topics.forEach((topic, i) => {
-      if (topic === "") throw invalidArgument(`topics[${i}]`, "must not be empty");
-    });
-    const start = request.start === WatchEventsRequest_Start.START_OLDEST ? "oldest" : "now";
+    const start = watchStart(request.start);
     const heads = start === "now" ? await scheduler.eventHeads() : [];
     const positions: string[] = Array.from(
       { length: shards },
@@ -318,8 +317,12 @@ export function taskServiceHandlers(
     listTasks: guard.unary("ListTasks", listTasks),
     countTasks: guard.unary<CountTasksRequest, CountTasksResponse>(
       "CountTasks",
-      async (request) => {
-        const counts = await scheduler.counts(request.topic === "" ? undefined : request.topic);
+      async (request, context) => {
+        if (request.topic !== "") validateTopic("topic", request.topic, scheduler.limits);
+        const counts = await scheduler.counts(
+          request.topic === "" ? undefined : request.topic,
+          context.signal,
+        );
         return {
           topics: [...counts.entries()]
             .sort(([a], [b]) => a.localeCompare(b))
@@ -328,13 +331,21 @@ export function taskServiceHandlers(
       },
     ),
     watchEvents: guard.serverStream("WatchEvents", watch),
-    listDead: guard.unary<ListDeadRequest, ListDeadResponse>("ListDead", async (request) => {
-      const query: ListRequest = { state: "dead", limit: pageSize(request.pageSize) };
-      if (request.topic !== "") query.topic = request.topic;
-      if (request.pageToken !== "") query.cursor = request.pageToken;
-      const page = await scheduler.list(query);
-      return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? "" };
-    }),
+    listDead: guard.unary<ListDeadRequest, ListDeadResponse>(
+      "ListDead",
+      async (request, context) => {
+        const query: ListRequest = {
+          state: "dead",
+          limit: pageSize(request.pageSize),
+          signal: context.signal,
+        };
+        if (request.topic !== "") query.topic = request.topic;
+        const cursor = listPageToken(request.pageToken);
+        if (cursor !== undefined) query.cursor = cursor;
+        const page = await scheduler.list(query);
+        return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? "" };
+      },
+    ),
     requeueDead: guard.unary<RequeueDeadRequest, RequeueDeadResponse>(
       "RequeueDead",
       (request, context) =>
@@ -346,7 +357,9 @@ export function taskServiceHandlers(
     purgeDead: guard.unary<PurgeDeadRequest, PurgeDeadResponse>(
       "PurgeDead",
       async (request, context) => {
-        const options: { topic?: string; diedAtOrBeforeMs?: number } = {};
+        const options: { topic?: string; diedAtOrBeforeMs?: number; signal: AbortSignal } = {
+          signal: context.signal,
+        };
         if (request.topic !== "") options.topic = request.topic;
         options.diedAtOrBeforeMs = timestampMs(request.diedBefore, "died_before") ?? Date.now();
         // Forwarded: this replica's shards only. Otherwise: this replica's, then each other
@@ -357,6 +370,7 @@ export function taskServiceHandlers(
         if (PeerRouter.isForwarded(context)) return { purged };
         const addresses = new Set<string>();
         for (let shard = 0; shard < scheduler.shardCount; shard += 1) {
+          context.signal.throwIfAborted();
           if (!scheduler.leads(shard)) addresses.add(await router.addressOf(shard));
         }
         for (const address of addresses) {

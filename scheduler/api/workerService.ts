@@ -19,8 +19,14 @@ import { invalidArgument } from "../engine/errors.js";
 import type { LeaseRequest as EngineLeaseRequest, Scheduler } from "../scheduler.js";
 import type { CallContext, CallGuard } from "./callGuard.js";
 import { PeerRouter } from "./peerRouter.js";
-import { toServiceError } from "./grpcStatus.js";
+import { statusProto, toServiceError } from "./grpcStatus.js";
 import { durationMs } from "./protoTime.js";
+import {
+  checkLeaseToken,
+  checkMaxLength,
+  checkTaskTopic,
+  MAX_REQUEST_ID_LENGTH,
+} from "./requestFields.js";
 import { leasedTaskToPb } from "./taskMessages.js";
 
 /** A long-poll answers this long before the call's deadline, so the answer still arrives. */
@@ -41,7 +47,8 @@ export function workerServiceHandlers(
   /**
    * Leases from this replica's shards and, when it has fewer than asked, from the other
    * leaders' (never waiting there); with nothing anywhere it long-polls locally, asking the
-   * peers again every PEER_POLL_MS, until the wait is over.
+   * peers again every PEER_POLL_MS, until the wait is over. Once the call is aborted (deadline,
+   * cancellation, shutdown) no peer is asked and no local round starts.
    */
   const leaseEverywhere = async (
     request: LeaseRequest,
@@ -51,12 +58,15 @@ export function workerServiceHandlers(
     const local = (waitMs: number): Promise<PbLeasedTask[]> =>
       scheduler.lease({ ...engineRequest, waitMs }).then((tasks) => tasks.map(leasedTaskToPb));
     if (PeerRouter.isForwarded(context)) return local(0);
+    // A function: TypeScript would keep a narrowing of `aborted` across the awaits.
+    const aborted = (): boolean => context.signal.aborted;
     const until = Date.now() + (engineRequest.waitMs ?? 0);
     for (;;) {
       const tasks = await local(0);
-      const peers = tasks.length < request.max ? await scheduler.peerAddresses() : [];
+      const peers = tasks.length < request.max && !aborted() ? await scheduler.peerAddresses() : [];
       for (const address of peers) {
-        if (tasks.length >= request.max || context.signal.aborted) break;
+        if (tasks.length >= request.max || aborted()) break;
+        // The peer gets what remains of the caller's deadline, at most PEER_LEASE_TIMEOUT_MS.
         const peerContext: CallContext = {
           ...context,
           deadlineMs: Math.min(context.deadlineMs, Date.now() + PEER_LEASE_TIMEOUT_MS),
@@ -80,13 +90,16 @@ export function workerServiceHandlers(
         }
       }
       const remaining = until - Date.now();
-      if (tasks.length > 0 || remaining <= 0 || context.signal.aborted) return tasks;
+      if (tasks.length > 0 || remaining <= 0 || aborted()) return tasks;
       const waited = await local(peers.length > 0 ? Math.min(remaining, PEER_POLL_MS) : remaining);
-      if (waited.length > 0 || peers.length === 0) return waited;
+      if (waited.length > 0 || peers.length === 0 || aborted()) return waited;
     }
   };
 
-  /** Acks grouped by where each task's shard is led: here, or forwarded to its leader. */
+  /**
+   * Acks grouped by where each task's shard is led: here, or forwarded to its leader in one call
+   * per leader replica (not per shard), whatever number of shards it leads.
+   */
   const ackEverywhere = async (request: AckRequest, context: CallContext): Promise<AckResult[]> => {
     const results = new Array<AckResult>(request.items.length);
     const local: number[] = [];
@@ -99,10 +112,16 @@ export function workerServiceHandlers(
           `is ${item.result.length} bytes, more than the limit of ${scheduler.limits.maxResultBytes}`,
         );
       }
+      checkTaskTopic(`items[${i}].topic`, item.topic, scheduler.limits);
+      checkLeaseToken(`items[${i}].lease_token`, item.leaseToken);
       const shard = scheduler.shardOfTask(item.id, `items[${i}].id`);
       if (scheduler.leads(shard) || PeerRouter.isForwarded(context)) local.push(i);
       else remote.set(shard, [...(remote.get(shard) ?? []), i]);
     });
+    const fail = (indexes: readonly number[], error: unknown): void => {
+      const result = ackResultOf(error);
+      for (const i of indexes) results[i] = result;
+    };
     const localAck = async (): Promise<void> => {
       if (local.length === 0) return;
       const answers = await scheduler.ackMany(
@@ -120,24 +139,37 @@ export function workerServiceHandlers(
       // ackMany's answer array has holes for successes: Array.from visits every index.
       Array.from(answers, (answer, j) => {
         const index = local[j] ?? 0;
-        if (answer === undefined) results[index] = { code: GrpcCode.OK, message: "" };
-        else {
-          const status = toServiceError(answer);
-          results[index] = { code: status.code, message: status.details };
-        }
+        results[index] =
+          answer === undefined ? { code: GrpcCode.OK, message: "" } : ackResultOf(answer);
         return undefined;
       });
     };
+    // The remote items by their shard's leader address; a shard without one fails its items.
+    const byLeader = new Map<string, number[]>();
+    await Promise.all(
+      [...remote.entries()].map(async ([shard, indexes]) => {
+        try {
+          const address = await router.addressOf(shard);
+          byLeader.set(address, [...(byLeader.get(address) ?? []), ...indexes]);
+        } catch (error) {
+          fail(indexes, error);
+        }
+      }),
+    );
     await Promise.all([
       localAck(),
-      ...[...remote.entries()].map(async ([shard, indexes]) => {
+      ...[...byLeader.entries()].map(async ([address, indexes]) => {
         const items = indexes.map((i) => request.items[i]).filter((x) => x !== undefined);
         try {
-          const answer = await router.forward(shard, WorkerServiceService.ack, { items }, context);
+          const answer = await router.forwardTo(
+            address,
+            WorkerServiceService.ack,
+            { items },
+            context,
+          );
           answer.results.forEach((r, j) => (results[indexes[j] ?? 0] = r));
         } catch (error) {
-          const status = toServiceError(error);
-          for (const i of indexes) results[i] = { code: status.code, message: status.details };
+          fail(indexes, error);
         }
       }),
     ]);
@@ -158,10 +190,17 @@ export function workerServiceHandlers(
       };
       const leaseTimeoutMs = durationMs(request.leaseTimeout, "lease_timeout");
       if (leaseTimeoutMs !== undefined) engineRequest.leaseTimeoutMs = leaseTimeoutMs;
-      if (request.requestId !== "") engineRequest.requestId = request.requestId;
+      if (request.requestId !== "") {
+        // A forwarded lease's id has the forwarding replica's suffix: its caller's was checked.
+        if (!PeerRouter.isForwarded(context))
+          checkMaxLength("request_id", request.requestId, MAX_REQUEST_ID_LENGTH);
+        engineRequest.requestId = request.requestId;
+      }
       return { tasks: await leaseEverywhere(request, context, engineRequest) };
     }),
     extend: guard.unary<ExtendRequest, ExtendResponse>("Extend", async (request, context) => {
+      checkTaskTopic("topic", request.topic, scheduler.limits);
+      checkLeaseToken("lease_token", request.leaseToken);
       const extendMs = durationMs(request.extendBy, "extend_by");
       if (extendMs === undefined) throw invalidArgument("extend_by", "is required");
       return router.singleShard(WorkerServiceService.extend, request, context, async () => {
@@ -184,8 +223,10 @@ export function workerServiceHandlers(
       }
       return { results: await ackEverywhere(request, context) };
     }),
-    fail: guard.unary<FailRequest, FailResponse>("Fail", (request, context) =>
-      router.singleShard(WorkerServiceService.fail, request, context, async () => {
+    fail: guard.unary<FailRequest, FailResponse>("Fail", async (request, context) => {
+      checkTaskTopic("topic", request.topic, scheduler.limits);
+      checkLeaseToken("lease_token", request.leaseToken);
+      return router.singleShard(WorkerServiceService.fail, request, context, async () => {
         const outcome = await scheduler.fail(
           request.id,
           request.topic,
@@ -205,7 +246,13 @@ export function workerServiceHandlers(
               ? FailResponse_Outcome.OUTCOME_DEAD
               : FailResponse_Outcome.OUTCOME_CANCELLED,
         };
-      }),
-    ),
+      });
+    }),
   };
+}
+
+/** An Ack item's answer for its error: the code and message, and the status with its details. */
+function ackResultOf(error: unknown): AckResult {
+  const status = toServiceError(error);
+  return { code: status.code, message: status.details, status: statusProto(status) };
 }

@@ -1,10 +1,17 @@
 /**
  * Parsing of one schedule expression: a 5- or 6-field cron expression, a macro, or `@every`.
  * Calendar expressions are parsed by cron-parser; this module adds the accepted syntax on top
- * (field count, macros, no hashed `H` values) and turns its errors into DdqErrors for the field.
+ * (field count, macros, no hashed `H` values; names, weekday steps and the day-field rule in
+ * cronFields.ts) and turns its errors into DdqErrors for the field.
  */
-import { CronExpressionParser, type CronFieldCollection } from "cron-parser";
-import { invalidArgument } from "../engine/errors.js";
+import type { CronFieldCollection } from "cron-parser";
+import { invalidArgument, type DdqError } from "../engine/errors.js";
+import {
+  CronFieldError,
+  parseCalendarFields,
+  resolveFields,
+  type DayOfMonthFilter,
+} from "./cronFields.js";
 
 /** A calendar expression: fires at wall-clock times in the schedule's zone. */
 export interface CalendarExpression {
@@ -15,6 +22,11 @@ export interface CalendarExpression {
   normalized: string;
   /** cron-parser's parsed fields, reused for every iteration. */
   fields: CronFieldCollection;
+  /**
+   * Both day fields must match (one starts with `*` or `?`, Vixie/cronie) and `fields` iterate
+   * the weekdays only: a candidate must also fall on one of these days of the month.
+   */
+  dayOfMonthFilter: DayOfMonthFilter | undefined;
 }
 
 /** `@every <duration>`: fires at every instant that is a multiple of the period since the epoch. */
@@ -128,22 +140,25 @@ export function parseScheduleExpression(field: string, text: string): ScheduleEx
           `month day-of-week) or 6 (second first), got ${atoms.length}`,
       );
     }
-    // cron-parser's Jenkins-style hashed values (H) are random unless seeded: not accepted.
-    if (atoms.some((atom) => /H/.test(atom.replace(/[a-z]{3}/gi, "")))) {
-      throw invalidArgument(
-        field,
-        `invalid cron expression "${source}": hashed values (H) are not supported`,
-      );
-    }
     sixFields = atoms.length === 5 ? `0 ${atoms.join(" ")}` : atoms.join(" ");
   }
+  const invalid = (message: string): DdqError =>
+    invalidArgument(field, `invalid cron expression "${source}": ${message}`);
+  let resolved: string[];
   try {
-    const parsed = CronExpressionParser.parse(sixFields, { tz: "UTC" });
-    return { kind: "calendar", source, normalized: sixFields, fields: parsed.fields };
+    resolved = resolveFields(sixFields.split(" "));
   } catch (error) {
-    throw invalidArgument(
-      field,
-      `invalid cron expression "${source}": ${cronParserMessage(error)}`,
-    );
+    throw invalid(cronParserMessage(error));
+  }
+  // cron-parser's Jenkins-style hashed values (H) are random unless seeded: not accepted.
+  if (resolved.some((atom) => /H/.test(atom))) {
+    throw invalid("hashed values (H) are not supported");
+  }
+  try {
+    const { fields, dayOfMonthFilter } = parseCalendarFields(resolved);
+    return { kind: "calendar", source, normalized: sixFields, fields, dayOfMonthFilter };
+  } catch (error) {
+    if (error instanceof CronFieldError) throw invalid(error.message);
+    throw invalid(cronParserMessage(error));
   }
 }

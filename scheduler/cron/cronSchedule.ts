@@ -52,7 +52,11 @@ export function checkInstant(field: string, value: unknown): number {
     throw invalidArgument(field, `must be an integer number of epoch milliseconds`);
   }
   if (value < MIN_INSTANT_MS || value > MAX_INSTANT_MS) {
-    throw invalidArgument(field, `must be between years 0001 and 9999, got ${value}`);
+    throw invalidArgument(
+      field,
+      `must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z ` +
+        `(${MIN_INSTANT_MS} to ${MAX_INSTANT_MS} epoch ms), got ${value}`,
+    );
   }
   return value;
 }

@@ -310,13 +310,17 @@ export class CronScheduler {
     return replies.flatMap((ids) => ids as string[]).sort();
   }
 
-  async delete(scheduleId: string): Promise<void> {
+  /**
+   * Deletes a schedule; false when there was none (a resent delete). Safe to resend: the answer,
+   * not an error, tells whether this call deleted it.
+   */
+  async delete(scheduleId: string): Promise<boolean> {
     validateScheduleId(scheduleId);
     const existed = await this.host.onShard(this.shardOf(scheduleId), (engine) =>
       engine.cronDelete(scheduleId),
     );
     this.known.delete(scheduleId);
-    if (!existed) throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
+    return existed;
   }
 
   async setSuspended(scheduleId: string, suspend: boolean): Promise<void> {

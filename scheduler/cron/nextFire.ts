@@ -14,6 +14,7 @@
 import { CronExpression } from "cron-parser";
 import { invalidArgument } from "../engine/errors.js";
 import type { CalendarExpression } from "./cronExpression.js";
+import { matchesDayOfMonth } from "./cronFields.js";
 import {
   MAX_INSTANT_MS,
   MIN_INSTANT_MS,
@@ -115,6 +116,14 @@ function nextCalendarFire(
     for (;;) {
       const wall = nextCandidate(iterator);
       if (wall === undefined) break;
+      if (
+        expression.dayOfMonthFilter !== undefined &&
+        !matchesDayOfMonth(expression.dayOfMonthFilter, wall)
+      ) {
+        // Not one of the days of the month: on to the next day (one step per rejected day).
+        iterator.reset(new Date((Math.floor(wall / DAY_MS) + 1) * DAY_MS - 1));
+        continue;
+      }
       const resolution = resolveWall(timeZone, wall);
       let instant: number;
       switch (resolution.kind) {
@@ -146,14 +155,39 @@ function checkAfter(afterMs: number): void {
   if (!Number.isFinite(afterMs) || afterMs < MIN_INSTANT_MS - DAY_MS || afterMs > MAX_INSTANT_MS) {
     throw invalidArgument(
       "afterMs",
-      `must be an epoch-ms instant in years 0001..9999, got ${afterMs}`,
+      `must be an epoch-ms instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, ` +
+        `got ${afterMs}`,
     );
   }
 }
 
+const fireRanges = new Map<string, { firstMs: number; lastMs: number }>();
+
+/**
+ * The first and last instants a schedule in `timeZone` may fire at: both the instant (UTC) and
+ * its wall clock in the zone lie in years 0001..9999, so that every fire prints as an RFC 3339
+ * time in UTC and in its zone. In UTC: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z; in a
+ * zone east of Greenwich the end comes earlier by the offset (UTC+01:00: 9999-12-31T22:59:59.999Z),
+ * in a zone west of it the start later (UTC-05:00: 0001-01-01T05:00:00Z).
+ */
+export function fireRange(timeZone: string): { firstMs: number; lastMs: number } {
+  let range = fireRanges.get(timeZone);
+  if (range === undefined) {
+    // The instant whose wall clock is the bound: wall - offset, the offset taken where it applies.
+    const latest = (offset: number): number => Math.min(MAX_INSTANT_MS, MAX_INSTANT_MS - offset);
+    const earliest = (offset: number): number => Math.max(MIN_INSTANT_MS, MIN_INSTANT_MS - offset);
+    const lastMs = latest(offsetAt(timeZone, latest(offsetAt(timeZone, MAX_INSTANT_MS))));
+    const firstMs = earliest(offsetAt(timeZone, earliest(offsetAt(timeZone, MIN_INSTANT_MS))));
+    range = { firstMs, lastMs };
+    if (fireRanges.size < 10_000) fireRanges.set(timeZone, range);
+  }
+  return range;
+}
+
 /**
  * The first fire instant (epoch ms) strictly after `afterMs`, or undefined if there is none
- * before `endAt` (and before year 10000) or, for calendar expressions, within the search bound
+ * before `endAt` (and within `fireRange`: years 0001..9999 in UTC and in the zone) or, for
+ * calendar expressions, within the search bound
  * (CALENDAR_SEARCH_YEARS). Throws DdqError INVALID_ARGUMENT for an invalid timing or afterMs.
  */
 export function nextFireAfter(
@@ -162,9 +196,10 @@ export function nextFireAfter(
 ): number | undefined {
   const schedule = compiled(timing);
   checkAfter(afterMs);
-  // Fires are whole seconds: t > from  <=>  t > afterMs and t >= startAt.
-  const fromMs = schedule.startAt !== undefined ? Math.max(afterMs, schedule.startAt - 1) : afterMs;
-  let limitMs = Math.min(schedule.endAt ?? Infinity, MAX_INSTANT_MS + 1);
+  const { firstMs, lastMs } = fireRange(schedule.timeZone);
+  // Fires are whole seconds: t > from  <=>  t > afterMs and t >= startAt (and t >= firstMs).
+  const fromMs = Math.max(afterMs, (schedule.startAt ?? firstMs) - 1, firstMs - 1);
+  let limitMs = Math.min(schedule.endAt ?? Infinity, lastMs + 1);
   let best: number | undefined;
   // Closed-form expressions first: their result narrows the calendar searches.
   for (const expression of schedule.expressions) {

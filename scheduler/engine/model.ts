@@ -111,6 +111,8 @@ export interface EngineLimits {
   maxHorizonMs: number;
   maxBatchSize: number;
   maxTopicLength: number;
+  /** Topics one lease may name (its cost grows with them, empty or not). */
+  maxLeaseTopics: number;
   maxIdempotencyKeyLength: number;
   maxAttempts: number;
   maxLeaseTimeoutMs: number;
@@ -133,6 +135,7 @@ export const DEFAULT_LIMITS: EngineLimits = {
   maxHorizonMs: 2 * 366 * 24 * 3600 * 1000,
   maxBatchSize: 10_000,
   maxTopicLength: 128,
+  maxLeaseTopics: 256,
   maxIdempotencyKeyLength: 256,
   maxAttempts: 1000,
   maxLeaseTimeoutMs: 12 * 3600 * 1000,

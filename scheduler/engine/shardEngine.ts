@@ -321,57 +321,71 @@ export class ShardEngine {
     };
   }
 
+  /** Leases up to `max` ready tasks of one topic (see leaseMany). */
   async lease(
     topic: string,
     max: number,
     leaseTimeoutOverrideMs: number,
     requestId: string,
   ): Promise<LeasedTask[]> {
+    return (await this.leaseMany([topic], max, leaseTimeoutOverrideMs, requestId)).tasks;
+  }
+
+  /**
+   * Leases up to `max` ready tasks of `topics` (served in that order) in one script call.
+   * `drained`: the topics whose ready queue the call found or left empty.
+   */
+  async leaseMany(
+    topics: readonly string[],
+    max: number,
+    leaseTimeoutOverrideMs: number,
+    requestId: string,
+  ): Promise<{ tasks: LeasedTask[]; drained: string[] }> {
     const k = this.keys;
-    const reply = replyArray(
+    const [taskReply, drainedReply] = replyArray(
       await this.run(
         "lease",
         [
           k.epoch,
-          k.ready(topic),
-          k.leased(topic),
           k.leaseTopics,
           k.counts,
           k.events,
           k.taskPrefix,
           k.leaseRequest(requestId),
           k.pending,
+          k.shardBase,
         ],
         [
           this.epoch,
-          topic,
           max,
           leaseTimeoutOverrideMs,
           `${randomHex(16)}.`,
           this.settings.eventsMaxLen,
           this.settings.leaseRequestRetentionMs,
+          ...topics,
         ],
       ),
     );
+    const reply = replyArray(taskReply);
     const tasks: LeasedTask[] = [];
-    for (let i = 0; i < reply.length; i += 5) {
+    for (let i = 0; i < reply.length; i += 6) {
       const id = replyString(reply[i]);
-      const record = parseRecord(replyBytes(reply[i + 1]));
+      const record = parseRecord(replyBytes(reply[i + 2]));
       if (record === undefined) throw new Error(`task ${id}: malformed record`);
       const task: LeasedTask = {
         id,
-        topic,
+        topic: replyString(reply[i + 1]),
         payload: record.payload,
-        attempt: replyNumber(reply[i + 2]),
+        attempt: replyNumber(reply[i + 3]),
         maxAttempts: Number(record.maxAttempts),
-        leaseToken: replyString(reply[i + 3]),
-        leaseExpiresAtMs: replyNumber(reply[i + 4]),
+        leaseToken: replyString(reply[i + 4]),
+        leaseExpiresAtMs: replyNumber(reply[i + 5]),
       };
       if (record.traceParent !== "") task.traceParent = record.traceParent;
       if (record.owner !== "") task.owner = JSON.parse(record.owner) as OwnerReference;
       tasks.push(task);
     }
-    return tasks;
+    return { tasks, drained: replyArray(drainedReply).map(replyString) };
   }
 
   async extend(
@@ -552,12 +566,20 @@ export class ShardEngine {
     return { deleted, earliestFinishedMs: earliest < 0 ? undefined : earliest, nowMs: now };
   }
 
-  /** Deletes dead tasks that died at or before `diedAtOrBeforeMs`; loops until none is left. */
-  async purgeDead(diedAtOrBeforeMs: number, topic: string | undefined): Promise<number> {
+  /**
+   * Deletes dead tasks that died at or before `diedAtOrBeforeMs`; loops until none is left, or
+   * `signal` aborts (no script call starts after it; throws its reason).
+   */
+  async purgeDead(
+    diedAtOrBeforeMs: number,
+    topic: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<number> {
     const k = this.keys;
     let total = 0;
     let offset = 0;
     for (;;) {
+      signal?.throwIfAborted();
       const [purged = 0, examined = 0, skipped = 0] = replyArray(
         await this.run(
           "purgeDead",

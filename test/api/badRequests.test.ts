@@ -505,8 +505,13 @@ describe("CronService", () => {
     ["no task", { task: undefined }, "spec.task"],
     ["task without a topic", { task: TaskSpec.fromPartial({ topic: "" }) }, "spec.task.topic"],
     [
-      "task with a due time",
+      "task with a delay",
       { task: TaskSpec.fromPartial({ topic: "x", due: { $case: "delay", value: ms(1000) } }) },
+      "spec.task.delay",
+    ],
+    [
+      "task with a due time",
+      { task: TaskSpec.fromPartial({ topic: "x", due: { $case: "dueTime", value: new Date() } }) },
       "spec.task.due_time",
     ],
     [
@@ -526,7 +531,8 @@ describe("CronService", () => {
   it("unknown schedules -> NOT_FOUND; malformed ids, count and page_size -> INVALID_ARGUMENT", async () => {
     const missing = "no-such-schedule";
     await expectStatus(client.getSchedule(missing), GrpcCode.NOT_FOUND);
-    await expectStatus(client.deleteSchedule(missing), GrpcCode.NOT_FOUND);
+    // Safe to resend: deleting what is not there answers OK, deleted = false.
+    expect(await client.deleteSchedule(missing)).toEqual({ deleted: false });
     await expectStatus(client.pauseSchedule(missing), GrpcCode.NOT_FOUND);
     await expectStatus(client.resumeSchedule(missing), GrpcCode.NOT_FOUND);
     await expectStatus(client.triggerSchedule(missing), GrpcCode.NOT_FOUND);

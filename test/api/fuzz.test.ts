@@ -295,7 +295,7 @@ describe("afterwards", () => {
     // Calls the client gave up on (streams cancelled after a moment) end on the server too.
     await waitFor(() => api.server.callsInFlight === 0, {
       description: "no call left in flight on the server",
-      timeoutMs: 5_000,
+      timeoutMs: 30_000,
     });
     const client = api.client();
     const topic = "fuzz.after";

@@ -26,8 +26,10 @@ export { GrpcCode };
 export interface CallError {
   code: number;
   message: string;
-  /** BadRequest field violations (INVALID_ARGUMENT). */
+  /** BadRequest field violations (every error that concerns a field, whatever its code). */
   fields: string[];
+  /** Their reasons (the status code's name). */
+  reasons: string[];
   /** The `ddq-field` trailer of other errors (e.g. lease_token of a stale lease). */
   ddqField: string | undefined;
   /** RetryInfo's delay. */
@@ -47,6 +49,7 @@ export function callError(error: unknown): CallError {
     code: error.code,
     message: error.details,
     fields: details.fieldViolations.map((v) => v.field),
+    reasons: details.fieldViolations.map((v) => v.reason),
     ddqField: typeof field === "string" ? field : undefined,
     retryAfterMs: details.retryAfterMs,
   };
@@ -63,7 +66,10 @@ export async function failure(call: Promise<unknown>): Promise<CallError> {
   throw new Error(`expected the call to fail, it answered ${JSON.stringify(response)}`);
 }
 
-/** Asserts the call fails with `code` and, for INVALID_ARGUMENT, exactly one violation of `field`. */
+/**
+ * Asserts the call fails with `code` and, with `field`, exactly one BadRequest violation of it
+ * (plus, for codes other than INVALID_ARGUMENT, the `ddq-field` trailer).
+ */
 export async function expectStatus(
   call: Promise<unknown>,
   code: GrpcCode,
@@ -76,7 +82,12 @@ export async function expectStatus(
   if (code === GrpcCode.INVALID_ARGUMENT) {
     expect(error.fields).toEqual(field === undefined ? expect.any(Array) : [field]);
   } else if (field !== undefined) {
-    expect(error.ddqField).toBe(field);
+    // The same BadRequest as INVALID_ARGUMENT, and the older `ddq-field` trailer.
+    expect({ fields: error.fields, reasons: error.reasons, ddqField: error.ddqField }).toEqual({
+      fields: [field],
+      reasons: [GrpcCode[code]],
+      ddqField: field,
+    });
   }
   return error;
 }

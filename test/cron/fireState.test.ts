@@ -44,10 +44,10 @@ describe("remembered fire state", () => {
       });
       // A manual trigger sends the whole task (no template); a slot's fire uses the template.
       const { occurrenceId: manualId } = await scheduler.cron.trigger("tmpl");
-      const leased = await scheduler.lease({ topics: ["tmpl"], max: 10, waitMs: 3_000 });
+      const leased = await scheduler.lease({ topics: ["tmpl"], max: 10, waitMs: 30_000 });
       let slotId = leased.find((t) => parseOccurrenceId(t.id)?.manual === false)?.id;
       if (slotId === undefined) {
-        const more = await scheduler.lease({ topics: ["tmpl"], max: 10, waitMs: 3_000 });
+        const more = await scheduler.lease({ topics: ["tmpl"], max: 10, waitMs: 30_000 });
         slotId = more.find((t) => parseOccurrenceId(t.id)?.manual === false)?.id;
       }
       expect(slotId).toBeDefined();

@@ -135,7 +135,8 @@ function parseField(text: string, min: number, max: number): FieldMatcher {
     }
     for (let v = lo; v <= hi; v += step) values.add(v);
   }
-  return { star: text === "*", values };
+  // Vixie cron / cronie: a field whose text starts with "*" is unrestricted.
+  return { star: text.startsWith("*"), values };
 }
 
 interface Matcher {
@@ -157,8 +158,8 @@ function compileMatcher(expression: string): Matcher {
       const domOk = dom.values.has(date.getUTCDate());
       const dowOk = dow.values.has(date.getUTCDay());
       const monthOk = month.values.has(date.getUTCMonth() + 1);
-      // Vixie cron: if both day fields are restricted, either may match.
-      const dayOk = dom.star ? dowOk : dow.star ? domOk : domOk || dowOk;
+      // Vixie cron: if both day fields are restricted, either may match; otherwise both must.
+      const dayOk = dom.star || dow.star ? domOk && dowOk : domOk || dowOk;
       result = monthOk && dayOk;
       dayCache.set(dayNumber, result);
     }
@@ -307,15 +308,16 @@ const hourField = (zone: string): fc.Arbitrary<string> => {
   );
 };
 
-// Days fire often: wildcards, or wide restrictions (both restricted -> either matches).
+// Days fire often: wildcards, or wide restrictions (both restricted -> either matches; one
+// starting with "*" -> both must match).
 const dayFields = fc.oneof(
   { weight: 6, arbitrary: fc.constant(["*", "*", "*"]) },
   {
     weight: 1,
     arbitrary: fc.tuple(
-      pick(["*", "1-31", "*/2"]),
+      pick(["*", "1-31", "*/2", "1-31/2"]),
       pick(["*", "1-12"]),
-      pick(["*", "1-5", "0,6", "*/3"]),
+      pick(["*", "1-5", "0,6", "*/3", "1/2", "5/2,0"]),
     ),
   },
 );

@@ -70,7 +70,31 @@ const cases: { name: string; timing: CronTiming; field: string; message: RegExp 
     name: "an unknown name",
     timing: { schedules: ["0 0 * * FUN"] },
     field: "schedules[0]",
-    message: /cannot resolve alias "fun"/,
+    message: /unknown weekday name "FUN"/,
+  },
+  {
+    name: "a full month name",
+    timing: { schedules: ["0 0 * JANUARY *"] },
+    field: "schedules[0]",
+    message: /unknown month name "JANUARY": months are 1-12 or JAN\.\.DEC/,
+  },
+  {
+    name: "a full weekday name",
+    timing: { schedules: ["0 0 * * monday"] },
+    field: "schedules[0]",
+    message: /unknown weekday name "monday": weekdays are 0-7 .* or SUN\.\.SAT/,
+  },
+  {
+    name: "a weekday name in the month field",
+    timing: { schedules: ["0 0 * MON *"] },
+    field: "schedules[0]",
+    message: /unknown month name "MON"/,
+  },
+  {
+    name: "names run together",
+    timing: { schedules: ["0 0 * * SUNMON"] },
+    field: "schedules[0]",
+    message: /unknown weekday name "SUNMON"/,
   },
   {
     name: "a value listed twice (cron-parser rejects overlapping list items)",
@@ -166,7 +190,7 @@ const cases: { name: string; timing: CronTiming; field: string; message: RegExp 
     name: "an endAt beyond year 9999",
     timing: { schedules: ["@daily"], endAt: 9e15 },
     field: "endAt",
-    message: /between years 0001 and 9999/,
+    message: /from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z/,
   },
   {
     name: "endAt equal to startAt",

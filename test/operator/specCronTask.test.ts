@@ -201,6 +201,18 @@ describe("what CEL cannot check", () => {
     ],
     ["an unknown macro", { schedule: "@reboot" }, "spec.schedule", /^unknown macro "@reboot"/],
     [
+      "a full month name (the API's message, on the resource's field)",
+      { schedule: "0 0 * JANUARY *" },
+      "spec.schedule",
+      /^invalid cron expression "0 0 \* JANUARY \*": unknown month name "JANUARY": months are 1-12 or JAN\.\.DEC/,
+    ],
+    [
+      "a full weekday name in an additional schedule",
+      { additionalSchedules: ["0 0 * * Monday"] },
+      "spec.additionalSchedules[0]",
+      /unknown weekday name "Monday"/,
+    ],
+    [
       "an @every below one second",
       { schedule: "@every 500ms" },
       "spec.schedule",
@@ -251,6 +263,23 @@ describe("what CEL cannot check", () => {
     const errors = errorsOf(await convert(spec));
     expect(errors.map((e) => e.field)).toEqual([field]);
     expect(errors[0]?.message).toMatch(message);
+  });
+
+  it("reads the crontab dialect as the API does: weekday steps end at 6, a leading * ands the day fields", async () => {
+    // Refused as a duplicate before (1/2 read as 1-7/2 with 0 listed): now Fri and Sun.
+    const steps = ok(await convert({ schedule: "0 0 * * 5/2,0" }));
+    expect(steps.timing.schedules).toEqual(["0 0 * * 5/2,0"]);
+    const mondays = checkCronSpec(
+      ok(await convert({ schedule: "0 0 */1 * 1" })),
+      DEFAULT_LIMITS,
+      DEFAULT_DEFAULTS,
+      { full: true, nowMs: NOW },
+    );
+    const first = nextFireAfter(mondays.timing, NOW) ?? 0;
+    expect(new Date(first).toISOString()).toBe("2026-11-23T00:00:00.000Z"); // a Monday
+    expect(new Date(nextFireAfter(mondays.timing, first) ?? 0).toISOString()).toBe(
+      "2026-11-30T00:00:00.000Z",
+    );
   });
 
   it("accepts the same DST slot with Shift (it fires at the transition)", async () => {

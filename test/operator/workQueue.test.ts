@@ -31,7 +31,8 @@ describe("WorkQueue", () => {
     expect(queue.delayedCount).toBe(1);
     const started = Date.now();
     expect(await queue.get()).toBe("k");
-    expect(Date.now() - started).toBeLessThan(1_000);
+    // The 20 ms delay, not the 5 s one (a loaded machine may add seconds, not five).
+    expect(Date.now() - started).toBeLessThan(4_000);
     queue.shutDown();
   });
 

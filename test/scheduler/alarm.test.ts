@@ -15,7 +15,7 @@ describe("the firing loop's alarm", () => {
     const sleeping = alarm.sleep(60_000);
     alarm.ring();
     await sleeping;
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(30_000); // not the 60 s sleep
   });
 
   it("remembers a ring while nobody sleeps, so the next sleep ends at once (no lost wake-up)", async () => {
@@ -23,7 +23,7 @@ describe("the firing loop's alarm", () => {
     alarm.ring(); // e.g. an earlier task was enqueued while the loop was in a pass
     const started = Date.now();
     await alarm.sleep(60_000);
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(30_000); // not the 60 s sleep
     // ...and only once: the sleep after that one waits again.
     const second = Promise.race([
       alarm.sleep(200).then(() => "slept"),

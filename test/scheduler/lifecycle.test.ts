@@ -40,7 +40,7 @@ describe("task lifecycle on a real redis-server", () => {
     expect(task.state).toBe("scheduled");
 
     expect(await scheduler.lease({ topics: ["orders"], max: 1 })).toEqual([]);
-    const [leased] = await scheduler.lease({ topics: ["orders"], max: 1, waitMs: 5_000 });
+    const [leased] = await scheduler.lease({ topics: ["orders"], max: 1, waitMs: 30_000 });
     expect(leased?.id).toBe(task.id);
     expect(text(leased?.payload ?? new Uint8Array())).toBe("cancel #42");
     expect(leased?.attempt).toBe(1);
@@ -128,7 +128,7 @@ describe("task lifecycle on a real redis-server", () => {
     expect(scheduled.state).toBe("scheduled");
     expect(scheduled.lastError).toBe("boom 1");
 
-    const [second] = await scheduler.lease({ topics: ["flaky"], max: 1, waitMs: 5_000 });
+    const [second] = await scheduler.lease({ topics: ["flaky"], max: 1, waitMs: 30_000 });
     expect(second?.attempt).toBe(2);
     expect(second?.leaseToken).not.toBe(first?.leaseToken);
     expect(
@@ -225,7 +225,7 @@ describe("task lifecycle on a real redis-server", () => {
     const { task } = await scheduler.enqueue({ topic: "crashy", leaseTimeoutMs: 300 });
     const [first] = await scheduler.lease({ topics: ["crashy"], max: 1 });
     // The worker "dies": no heartbeat, no ack. The leader's loop recovers the lease at expiry.
-    const [second] = await scheduler.lease({ topics: ["crashy"], max: 1, waitMs: 5_000 });
+    const [second] = await scheduler.lease({ topics: ["crashy"], max: 1, waitMs: 30_000 });
     expect(second?.id).toBe(task.id);
     expect(second?.attempt).toBe((first?.attempt ?? 0) + 1);
     await expect(scheduler.ack(task.id, "crashy", first?.leaseToken ?? "")).rejects.toSatisfy(
@@ -313,7 +313,7 @@ describe("task lifecycle on a real redis-server", () => {
     // A resend of the same enqueue (same idempotency key) finds it in the pending hash.
     expect((await scheduler.enqueue(spec)).created).toBe(false);
 
-    const [leased] = await scheduler.lease({ topics: ["compact"], max: 1, waitMs: 5_000 });
+    const [leased] = await scheduler.lease({ topics: ["compact"], max: 1, waitMs: 30_000 });
     expect(leased).toMatchObject({ id: task.id, owner, traceParent, attempt: 1, maxAttempts: 7 });
     expect(Buffer.from(leased?.payload ?? new Uint8Array())).toEqual(payload);
     expect((leased?.leaseExpiresAtMs ?? 0) - Date.now()).toBeGreaterThan(3_000);
@@ -448,7 +448,7 @@ describe("task lifecycle on a real redis-server", () => {
       attempt: 1,
       lastError: "boom",
     });
-    const [second] = await scheduler.lease({ topics: ["packed"], max: 1, waitMs: 5_000 });
+    const [second] = await scheduler.lease({ topics: ["packed"], max: 1, waitMs: 30_000 });
     expect(second).toMatchObject({ id: task.id, attempt: 2, maxAttempts: 3 });
     expect(Buffer.from(second?.payload ?? new Uint8Array())).toEqual(payload);
     expect((await db.client.hgetBuffer(`${keys}:t:${task.id}`, "r")) ?? undefined).toEqual(record);
@@ -545,7 +545,7 @@ describe("task lifecycle on a real redis-server", () => {
     await scheduler.enqueue({ topic: "ns" });
     await db.client.script("FLUSH");
     const { task } = await scheduler.enqueue({ topic: "ns", due: { delayMs: 50 } });
-    const leased = await scheduler.lease({ topics: ["ns"], max: 2, waitMs: 5_000 });
+    const leased = await scheduler.lease({ topics: ["ns"], max: 2, waitMs: 30_000 });
     expect(leased.length).toBeGreaterThanOrEqual(1);
     await waitFor(async () => (await scheduler.get(task.id)).state !== "scheduled", {
       description: "the second task to fire",

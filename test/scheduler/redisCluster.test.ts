@@ -109,7 +109,7 @@ describe("a scheduler on a real Redis Cluster", () => {
 
     const leased: { id: string; token: string; payload: string }[] = [];
     while (leased.length < 40) {
-      const batch = await scheduler.lease({ topics: [topic], max: 40, waitMs: 5_000 });
+      const batch = await scheduler.lease({ topics: [topic], max: 40, waitMs: 30_000 });
       expect(batch.length).toBeGreaterThan(0);
       for (const t of batch)
         leased.push({ id: t.id, token: t.leaseToken, payload: text(t.payload) });
@@ -166,11 +166,13 @@ describe("a scheduler on a real Redis Cluster", () => {
     try {
       const ac = new AbortController();
       const started = Date.now();
-      const waited = tail.wait(keys, heads, 10_000, ac.signal);
+      // A long wait, so that ending well before it shows the event woke it (not the timeout),
+      // however slow a loaded machine is.
+      const waited = tail.wait(keys, heads, 120_000, ac.signal);
       await new Promise((r) => setTimeout(r, 300));
       const { task } = await scheduler.enqueue({ topic: "tail", payload: bytes("x") });
       await waited;
-      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(Date.now() - started).toBeLessThan(60_000);
       const shard = scheduler.shardOfTask(task.id);
       const events = await scheduler.readEvents(shard, heads[shard]);
       expect(events.map((e) => [e.type, e.taskId])).toContainEqual(["ready", task.id]);
@@ -220,15 +222,17 @@ describe("a scheduler on a real Redis Cluster", () => {
       });
     expect(new Set(ids.map((id) => scheduler.cron.shardOf(id))).size).toBeGreaterThan(1);
     expect(await scheduler.cron.list()).toEqual([...ids].sort());
-    const [task] = await scheduler.lease({
-      topics: [`cron-${ids[0] ?? ""}`],
-      max: 1,
-      waitMs: 3_500,
-    });
-    expect(task).toBeDefined();
+    // An occurrence comes within a second or two; on a loaded machine it may take longer, so
+    // wait on the condition with a generous bound (issue 12 item 11: a 3.5 s lease timed out).
+    const task = await waitFor(
+      async () =>
+        (await scheduler.lease({ topics: [`cron-${ids[0] ?? ""}`], max: 1, waitMs: 2_000 }))[0],
+      { description: "an occurrence of the schedule to lease", timeoutMs: 60_000 },
+    );
+    expect(task.id).toContain(ids[0] ?? "");
     await waitFor(async () => (await scheduler.cron.get(ids[0] ?? "")).runs >= 1, {
       description: "the schedule records a run",
-      timeoutMs: 5_000,
+      timeoutMs: 60_000,
     });
     for (const id of ids) await scheduler.cron.delete(id);
     expect(await scheduler.cron.list()).toEqual([]);

@@ -65,7 +65,7 @@ describe("Redis killed with kill -9 and restarted from its append-only file", ()
     await new Promise((r) => setTimeout(r, 1_500));
     await server.kill9();
     await server.restart();
-    const leased = await scheduler.lease({ topics: ["relaxed"], max: 100, waitMs: 5_000 });
+    const leased = await scheduler.lease({ topics: ["relaxed"], max: 100, waitMs: 30_000 });
     expect(leased.map((t) => t.id).sort()).toEqual(acknowledged.map((r) => r.task.id).sort());
   });
 });

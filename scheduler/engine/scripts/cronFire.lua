@@ -33,7 +33,8 @@
     has not reached (a client's clock estimate ahead) is refused whole with CLOCK_AHEAD before
     anything is written: Redis TIME alone decides that a slot has come (docs/CORRECTNESS.md).
 
-  Returns s groups of 6: status ("ok" | "stale" | "notfound"), created, skipped (Forbid),
+  Returns s groups of 6: status ("ok" | "stale" | "notfound"), created, skipped (Forbid; for a
+  manual plan: refused, and neither counted in the schedule's skipped nor recorded),
   already existing, created ready (due already: the caller wakes lease waiters), and the slot of
   the manual occurrence created or answered again (0 otherwise). Errors: STALE_EPOCH,
   CLOCK_AHEAD <redis now> <planned at>.
@@ -142,9 +143,12 @@ local function run()
           existing = existing + 1
         elseif blocker then
           skipped = skipped + 1
-          history[#history + 1] = { tonumber(slot), cjson.encode({ slot = tonumber(slot), outcome = 'skipped',
-            reason = 'Forbid: occurrence ' .. blocker .. ' is still running', at = now }) }
-          event('skipped', id, topic, 0)
+          -- A refused manual trigger is not a slot: the caller is answered, nothing is recorded.
+          if not manual then
+            history[#history + 1] = { tonumber(slot), cjson.encode({ slot = tonumber(slot), outcome = 'skipped',
+              reason = 'Forbid: occurrence ' .. blocker .. ' is still running', at = now }) }
+            event('skipped', id, topic, 0)
+          end
         else
           if template then
             redis.call('HSET', KEYS[4], id, topic .. '\n' .. int(dueAt) .. '\n' .. template)
@@ -192,7 +196,7 @@ local function run()
       if missedTotal > 0 then
         fields[#fields + 1], fields[#fields + 2] = 'missed', int(tonumber(state[5] or '0') + missedTotal)
       end
-      if skipped > 0 then
+      if skipped > 0 and not manual then
         fields[#fields + 1], fields[#fields + 2] = 'skipped', int(tonumber(state[6] or '0') + skipped)
       end
       if not manual then

@@ -2,7 +2,8 @@
   fail: the worker holding the lease reports failure. Retryable with attempts left -> scheduled
   again after the backoff delay; cancellation requested -> cancelled; otherwise -> dead (the
   shard's dead-letter set). Idempotent: a resent fail of the same lease answers with the outcome
-  already recorded.
+  already recorded, while the task is still where that fail left it (no lease, cancel or requeue
+  since); otherwise the token is stale, as for ack and extend.
 
   KEYS[1] epoch  KEYS[2] task key  KEYS[3] leased:T  KEYS[4] lease-topics  KEYS[5] scheduled:T
   KEYS[6] due-topics  KEYS[7] dead  KEYS[8] finished  KEYS[9] counts  KEYS[10] events
@@ -14,6 +15,8 @@
 
   Returns {outcome ("retrying" | "dead" | "cancelled"), due time ms of the retry (0 otherwise)}.
   Errors: STALE_EPOCH, NOT_FOUND, STALE_LEASE <state>.
+
+  Task hash fields written: lf (the lease token of the last applied fail), lo (its outcome).
 ]]
 -- @include "common"
 
@@ -23,14 +26,19 @@ local function run()
 
   local id = ARGV[2]
   local topic = ARGV[8]
-  local f = redis.call('HMGET', KEYS[2], 'st', 'tk', 'at', 'r', 'cr', 'lf', 'due', 'tp')
+  local f = redis.call('HMGET', KEYS[2], 'st', 'tk', 'at', 'r', 'cr', 'lf', 'due', 'tp', 'lo')
   if not f[1] or f[8] ~= topic then return redis.error_reply('NOT_FOUND') end
   -- Record fields: [2] due, [3] priority, [4] max attempts, [5] backoff.
   local r = unpackPending(f[4] or '')
-  if f[6] == ARGV[3] then
-    -- This lease's failure was already applied: answer as the first time.
-    local outcome = (f[1] == 'waiting' or f[1] == 'leased') and 'retrying' or f[1]
-    return {outcome, outcome == 'retrying' and tonumber(f[7] or r[2]) or 0}
+  if f[6] == ARGV[3] and f[2] == ARGV[3] then
+    -- This lease's failure was already applied and no lease came since (a lease replaces tk):
+    -- a resend answers as the first time while the task is still in the state that fail left it
+    -- ('lo' is unset on tasks failed before it was recorded: their state tells).
+    local outcome = f[9] or ({waiting = 'retrying', dead = 'dead', cancelled = 'cancelled'})[f[1]]
+    local left = ({retrying = 'waiting', dead = 'dead', cancelled = 'cancelled'})[outcome or '']
+    if left and f[1] == left then
+      return {outcome, outcome == 'retrying' and tonumber(f[7] or r[2]) or 0}
+    end
   end
   if f[1] ~= 'leased' or f[2] ~= ARGV[3] then return redis.error_reply('STALE_LEASE ' .. f[1]) end
 
@@ -53,9 +61,10 @@ local function run()
     retryAt = now + math.max(0, math.floor(delay))
   end
 
+  local outcome = (f[5] == '1' and 'cancelled') or (retryAt and 'retrying') or 'dead'
   redis.call('ZREM', KEYS[3], id)
   refreshHead(KEYS[3], KEYS[4], topic)
-  redis.call('HSET', KEYS[2], 'le', ARGV[4], 'lf', ARGV[3])
+  redis.call('HSET', KEYS[2], 'le', ARGV[4], 'lf', ARGV[3], 'lo', outcome)
   count(KEYS[9], topic, 'leased', -1)
 
   if f[5] == '1' then

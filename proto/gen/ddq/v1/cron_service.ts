@@ -363,6 +363,8 @@ export interface DeleteScheduleRequest {
 }
 
 export interface DeleteScheduleResponse {
+  /** False when no schedule had this id (a resent delete, or an unknown id): nothing was deleted. */
+  deleted: boolean;
 }
 
 export interface ListSchedulesRequest {
@@ -1767,11 +1769,14 @@ export const DeleteScheduleRequest: MessageFns<DeleteScheduleRequest> = {
 };
 
 function createBaseDeleteScheduleResponse(): DeleteScheduleResponse {
-  return {};
+  return { deleted: false };
 }
 
 export const DeleteScheduleResponse: MessageFns<DeleteScheduleResponse> = {
-  encode(_: DeleteScheduleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: DeleteScheduleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deleted !== false) {
+      writer.uint32(8).bool(message.deleted);
+    }
     return writer;
   },
 
@@ -1788,6 +1793,14 @@ export const DeleteScheduleResponse: MessageFns<DeleteScheduleResponse> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.deleted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1800,20 +1813,24 @@ export const DeleteScheduleResponse: MessageFns<DeleteScheduleResponse> = {
     }
   },
 
-  fromJSON(_: any): DeleteScheduleResponse {
-    return {};
+  fromJSON(object: any): DeleteScheduleResponse {
+    return { deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false };
   },
 
-  toJSON(_: DeleteScheduleResponse): unknown {
+  toJSON(message: DeleteScheduleResponse): unknown {
     const obj: any = {};
+    if (message.deleted !== false) {
+      obj.deleted = message.deleted;
+    }
     return obj;
   },
 
   create(base?: DeepPartial<DeleteScheduleResponse>): DeleteScheduleResponse {
     return DeleteScheduleResponse.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<DeleteScheduleResponse>): DeleteScheduleResponse {
+  fromPartial(object: DeepPartial<DeleteScheduleResponse>): DeleteScheduleResponse {
     const message = createBaseDeleteScheduleResponse();
+    message.deleted = object.deleted ?? false;
     return message;
   },
 };
@@ -2690,7 +2707,10 @@ export const CronServiceService = {
     responseSerialize: (value: GetScheduleResponse): Buffer => Buffer.from(GetScheduleResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetScheduleResponse => GetScheduleResponse.decode(value),
   },
-  /** Deletes a schedule; occurrences already created run to completion. */
+  /**
+   * Deletes a schedule; occurrences already created run to completion. Safe to resend: a delete
+   * of a schedule that does not exist answers OK with deleted = false.
+   */
   deleteSchedule: {
     path: "/ddq.v1.CronService/DeleteSchedule" as const,
     requestStream: false as const,
@@ -2767,7 +2787,10 @@ export interface CronServiceServer extends UntypedServiceImplementation {
   upsertSchedule: handleUnaryCall<UpsertScheduleRequest, UpsertScheduleResponse>;
   /** A schedule's spec as written and its status (next/last times, counts, history). */
   getSchedule: handleUnaryCall<GetScheduleRequest, GetScheduleResponse>;
-  /** Deletes a schedule; occurrences already created run to completion. */
+  /**
+   * Deletes a schedule; occurrences already created run to completion. Safe to resend: a delete
+   * of a schedule that does not exist answers OK with deleted = false.
+   */
   deleteSchedule: handleUnaryCall<DeleteScheduleRequest, DeleteScheduleResponse>;
   /** Every schedule, ordered by id, cursor-paged. */
   listSchedules: handleUnaryCall<ListSchedulesRequest, ListSchedulesResponse>;
@@ -2814,7 +2837,10 @@ export interface CronServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetScheduleResponse) => void,
   ): ClientUnaryCall;
-  /** Deletes a schedule; occurrences already created run to completion. */
+  /**
+   * Deletes a schedule; occurrences already created run to completion. Safe to resend: a delete
+   * of a schedule that does not exist answers OK with deleted = false.
+   */
   deleteSchedule(
     request: DeleteScheduleRequest,
     callback: (error: ServiceError | null, response: DeleteScheduleResponse) => void,

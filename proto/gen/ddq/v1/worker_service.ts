@@ -20,12 +20,16 @@ import {
 } from "@grpc/grpc-js";
 import { Duration } from "../../google/protobuf/duration.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
+import { Status } from "../../google/rpc/status.js";
 import { LeasedTask } from "./task.js";
 
 /** WorkerService: lease tasks, heartbeat, ack or fail. Used by the worker runtime (worker/). */
 
 export interface LeaseRequest {
-  /** One or more topics. */
+  /**
+   * 1..256 topics, each shard serving them in this order (more: INVALID_ARGUMENT naming
+   * `topics`). A lease costs one script call per shard, however many of its topics are empty.
+   */
   topics: string[];
   /** 1..server batch limit. */
   max: number;
@@ -37,7 +41,10 @@ export interface LeaseRequest {
   leaseTimeout?:
     | Duration
     | undefined;
-  /** Makes a resent request return the same tasks (a client-chosen unique string). */
+  /**
+   * Makes a resent request return the same tasks (a client-chosen unique string, at most 128
+   * characters).
+   */
   requestId: string;
 }
 
@@ -78,6 +85,12 @@ export interface AckResult {
   /** A google.rpc.Code; 0 = OK. */
   code: number;
   message: string;
+  /**
+   * Unset when OK. Otherwise the same code and message with the details a call would carry in
+   * its grpc-status-details-bin trailer: a google.rpc.BadRequest naming the item's field at fault
+   * (relative to the AckItem, e.g. `lease_token`), RetryInfo when retrying later helps.
+   */
+  status?: Status | undefined;
 }
 
 export interface AckResponse {
@@ -769,7 +782,7 @@ export const AckRequest: MessageFns<AckRequest> = {
 };
 
 function createBaseAckResult(): AckResult {
-  return { code: 0, message: "" };
+  return { code: 0, message: "", status: undefined };
 }
 
 export const AckResult: MessageFns<AckResult> = {
@@ -779,6 +792,9 @@ export const AckResult: MessageFns<AckResult> = {
     }
     if (message.message !== "") {
       writer.uint32(18).string(message.message);
+    }
+    if (message.status !== undefined) {
+      Status.encode(message.status, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -812,6 +828,14 @@ export const AckResult: MessageFns<AckResult> = {
             message.message = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.status = Status.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -828,6 +852,7 @@ export const AckResult: MessageFns<AckResult> = {
     return {
       code: isSet(object.code) ? globalThis.Number(object.code) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      status: isSet(object.status) ? Status.fromJSON(object.status) : undefined,
     };
   },
 
@@ -839,6 +864,9 @@ export const AckResult: MessageFns<AckResult> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.status !== undefined) {
+      obj.status = Status.toJSON(message.status);
+    }
     return obj;
   },
 
@@ -849,6 +877,9 @@ export const AckResult: MessageFns<AckResult> = {
     const message = createBaseAckResult();
     message.code = object.code ?? 0;
     message.message = object.message ?? "";
+    message.status = (object.status !== undefined && object.status !== null)
+      ? Status.fromPartial(object.status)
+      : undefined;
     return message;
   },
 };
@@ -1155,7 +1186,10 @@ export const FailResponse: MessageFns<FailResponse> = {
  */
 export type WorkerServiceService = typeof WorkerServiceService;
 export const WorkerServiceService = {
-  /** Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready. */
+  /**
+   * Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready.
+   * Work stops when the call's deadline passes or it is cancelled.
+   */
   lease: {
     path: "/ddq.v1.WorkerService/Lease" as const,
     requestStream: false as const,
@@ -1198,7 +1232,10 @@ export const WorkerServiceService = {
 } as const;
 
 export interface WorkerServiceServer extends UntypedServiceImplementation {
-  /** Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready. */
+  /**
+   * Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready.
+   * Work stops when the call's deadline passes or it is cancelled.
+   */
   lease: handleUnaryCall<LeaseRequest, LeaseResponse>;
   /** Heartbeat: moves the lease's expiry to now + extend_by; reports cancel requests. */
   extend: handleUnaryCall<ExtendRequest, ExtendResponse>;
@@ -1209,7 +1246,10 @@ export interface WorkerServiceServer extends UntypedServiceImplementation {
 }
 
 export interface WorkerServiceClient extends Client {
-  /** Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready. */
+  /**
+   * Leases up to max ready tasks of the given topics, waiting up to `wait` when none is ready.
+   * Work stops when the call's deadline passes or it is cancelled.
+   */
   lease(
     request: LeaseRequest,
     callback: (error: ServiceError | null, response: LeaseResponse) => void,
