@@ -14,7 +14,8 @@ export interface HealthServer {
 
 export async function startHealthServer(listen: string): Promise<HealthServer> {
   const server = new Server();
-  const health = new HealthImplementation({ "": "NOT_SERVING" });
+  // "" is readiness; "liveness" says the process runs (the chart's liveness and start-up probes).
+  const health = new HealthImplementation({ "": "NOT_SERVING", liveness: "SERVING" });
   health.addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, ServerCredentials.createInsecure(), (error, bound) => {

@@ -6,6 +6,10 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { DdqError, invalidArgument, isDdqError } from "./engine/errors.js";
 import { streamHeads, StreamTail, trimmedPast } from "./engine/eventStreams.js";
 import { readEach, type RedisClient } from "./engine/redisClient.js";
+import { RedisAvailability } from "./engine/redisAvailability.js";
+import { isRedisUnavailableError } from "./engine/redisErrors.js";
+import { redisTargetName, waitForConnection } from "./engine/redisConnect.js";
+import { settlesWithin, sleep } from "./engine/waiting.js";
 import { FiringLoop, FiringPace } from "./engine/firingLoop.js";
 import { ShardKeys } from "./engine/keys.js";
 import {
@@ -114,6 +118,10 @@ export class Scheduler {
   readonly defaults: EngineDefaults;
   private readonly redis: RedisClient;
   private readonly subscriber: RedisClient;
+  /** Whether Redis answers now (the API refuses calls and readiness fails while it does not). */
+  readonly availability: RedisAvailability;
+  /** Where Redis is, for logs (no password). */
+  private readonly redisTarget: string;
   private readonly scripts: ScriptRunner;
   private readonly elector: ShardElector;
   /** Cron schedules: upsert, get, list, delete, pause/resume, trigger, preview. */
@@ -137,6 +145,9 @@ export class Scheduler {
   /** Shards led now, ascending (kept in step with `engines`). */
   private led: readonly number[] = [];
   private stopped = false;
+  /** Connected, shard count checked, elector started (see connect). */
+  private started = false;
+  private readonly readinessListeners = new Set<(ready: boolean) => void>();
 
   private constructor(options: SchedulerOptions) {
     this.identity = options.identity ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
@@ -161,8 +172,13 @@ export class Scheduler {
       leaseRequestRetentionMs: 10 * 60 * 1000,
     };
     this.redis = connectRedis(options);
+    this.redisTarget = redisTargetName(options);
     this.redis.on("error", (error: Error) => {
       this.log(`redis: ${error.message}`);
+    });
+    this.availability = new RedisAvailability(this.redis, { log: this.log });
+    this.availability.onChange(() => {
+      this.emitReadiness();
     });
     this.subscriber = this.redis.duplicate();
     this.subscriber.on("error", (error: Error) => {
@@ -231,14 +247,67 @@ export class Scheduler {
     });
   }
 
-  /** Connects, checks the store's shard count, and takes this replica's share of shards. */
+  /**
+   * Connects (waiting for Redis as long as it takes, see connect), checks the store's shard
+   * count, and takes this replica's share of shards.
+   */
   static async start(options: SchedulerOptions): Promise<Scheduler> {
-    const scheduler = new Scheduler(options);
-    await scheduler.redis.connect();
-    await scheduler.subscriber.connect();
-    await scheduler.checkShardCount();
-    await scheduler.elector.start();
+    const scheduler = Scheduler.create(options);
+    await scheduler.connect();
     return scheduler;
+  }
+
+  /** A scheduler not yet connected: `connect` starts it (a process can serve health meanwhile). */
+  static create(options: SchedulerOptions): Scheduler {
+    return new Scheduler(options);
+  }
+
+  /**
+   * Waits for Redis with backoff (logging what it waits for: Redis not up yet is normal while a
+   * cluster starts), checks the store's shard count, and starts electing shards. Resolves false
+   * when `signal` aborts or stop() is called first. A shard count mismatch rejects.
+   */
+  async connect(signal?: AbortSignal): Promise<boolean> {
+    const cancelled = (): boolean => this.stopped || signal?.aborted === true;
+    const wait = { target: this.redisTarget, log: this.log, cancelled, signal };
+    if (!(await waitForConnection(this.redis, { ...wait, what: "Redis" }))) return false;
+    this.availability.start();
+    if (!(await waitForConnection(this.subscriber, { ...wait, what: "Redis (subscriber)" })))
+      return false;
+    for (let delayMs = 250; ; delayMs = Math.min(5_000, delayMs * 2)) {
+      if (cancelled()) return false;
+      try {
+        await this.checkShardCount();
+        break;
+      } catch (error) {
+        if (!isRedisUnavailableError(error)) throw error;
+        this.log(
+          `waiting for Redis (${this.redisTarget}): ${String(error)}; retrying in ${delayMs} ms`,
+        );
+        await sleep(delayMs, signal);
+      }
+    }
+    if (cancelled()) return false;
+    await this.elector.start();
+    this.started = true;
+    this.emitReadiness();
+    return true;
+  }
+
+  /** Ready to serve: started, not stopping, and Redis reachable. */
+  isReady(): boolean {
+    return this.started && !this.stopped && this.availability.reachable;
+  }
+
+  /** Called when isReady() may have changed; returns the unsubscribe function. */
+  onReadinessChange(listener: (ready: boolean) => void): () => void {
+    this.readinessListeners.add(listener);
+    return () => this.readinessListeners.delete(listener);
+  }
+
+  private emitReadiness(): void {
+    const ready = this.isReady();
+    for (const listener of [...this.readinessListeners]) listener(ready);
   }
 
   private async checkShardCount(): Promise<void> {
@@ -870,16 +939,32 @@ export class Scheduler {
     return Array.from({ length: this.shardCount }, (_, s) => new ShardKeys(this.prefix, s).events);
   }
 
-  /** Stops firing, releases the shards (successors need not wait for expiry) and disconnects. */
-  async stop(): Promise<void> {
+  /**
+   * Stops firing, releases the shards (successors need not wait for expiry) and disconnects,
+   * within `timeoutMs`: when Redis does not answer by then (it is gone), the connections are
+   * dropped without releasing (the shards' leases expire and other replicas take them).
+   */
+  async stop(timeoutMs = 10_000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.emitReadiness();
+    this.availability.stop();
     this.leasing.wakeAll();
-    await Promise.all([...this.loops.values()].map((loop) => loop.stop()));
-    await this.elector.stop();
-    await this.redis.zrem(`${this.prefix}:members`, this.identity).catch(() => undefined);
+    const graceful = (async () => {
+      await Promise.all([...this.loops.values()].map((loop) => loop.stop()));
+      await this.elector.stop();
+      await this.redis.zrem(`${this.prefix}:members`, this.identity).catch(() => undefined);
+    })();
+    const inTime = await settlesWithin(graceful, timeoutMs);
     this.subscriber.disconnect();
-    await this.redis.quit().catch(() => undefined);
+    if (inTime && (await settlesWithin(this.redis.quit(), 1_000))) return;
+    if (!inTime)
+      this.log(
+        `stop: Redis (${this.redisTarget}) did not answer within ${timeoutMs} ms; disconnecting without releasing shards (their leases expire)`,
+      );
+    // Pending commands fail at once, so the loops and the elector end.
+    this.redis.disconnect();
+    await settlesWithin(graceful, 1_000);
   }
 }
 

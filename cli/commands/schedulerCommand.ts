@@ -111,7 +111,16 @@ export async function runScheduler(settings: Settings): Promise<number> {
   }
   const identity = settings.string("identity");
   const advertiseAddress = settings.string("advertise-address");
-  const scheduler = await Scheduler.start({
+  const drainMs = settings.integer("drain-seconds", 20, 1, 3600) * 1000;
+  // From now on a signal stops the process in order, whatever it is doing (waiting for Redis too).
+  const terminated = onTerminate();
+  const stopping = new AbortController();
+  void terminated.then(() => {
+    stopping.abort();
+  });
+  // Not connected yet: the health port serves NOT_SERVING (and the API UNAVAILABLE) until Redis
+  // answers; the scheduler waits for it instead of exiting.
+  const scheduler = Scheduler.create({
     ...redisTarget(settings),
     prefix: settings.string("prefix", "ddq") ?? "ddq",
     shardCount: settings.integer("shards", 16, 1, 1024),
@@ -159,8 +168,17 @@ export async function runScheduler(settings: Settings): Promise<number> {
   if (authDisabled)
     log.warn("authentication is DISABLED: every caller is accepted (local development only)");
   const metrics = await startMetricsServer(metricsListen, async () => {
+    const reachable: MetricFamily = {
+      name: "ddq_redis_reachable",
+      help: "1 while this replica reaches Redis (its API answers UNAVAILABLE while 0).",
+      type: "gauge",
+      samples: [{ value: scheduler.availability.reachable ? 1 : 0 }],
+    };
+    // Counts come from Redis: without it, only what this replica knows.
+    if (!scheduler.availability.reachable) return [reachable];
     const counts = await scheduler.counts();
     const families: MetricFamily[] = [
+      reachable,
       {
         name: "ddq_tasks",
         help: "Tasks per topic and state (succeeded and cancelled: cumulative).",
@@ -193,23 +211,39 @@ export async function runScheduler(settings: Settings): Promise<number> {
     ];
     return families;
   });
-  log.info("scheduler serving", {
-    identity: scheduler.identity,
-    grpc: `${listen.slice(0, listen.lastIndexOf(":"))}:${api.port}`,
-    healthPort: api.healthPort,
-    metricsPort: metrics.port,
-    shards: scheduler.shardCount,
-    leadership: leadershipKind,
-  });
-  // Machine-readable line for supervisors and tests (ports chosen when listening on :0).
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, grpcPort: api.port, healthPort: api.healthPort, metricsPort: metrics.port })}\n`,
-  );
-  await onTerminate();
-  log.info("shutting down: draining calls, releasing shards");
-  await api.shutdown(10_000);
-  await scheduler.stop();
+  const ports = { grpcPort: api.port, healthPort: api.healthPort, metricsPort: metrics.port };
+  // Machine-readable lines for supervisors and tests (ports chosen when listening on :0): this one
+  // as soon as the ports are bound, `ready` once connected to Redis.
+  process.stdout.write(`${JSON.stringify({ listening: true, ...ports })}\n`);
+  let started: boolean;
+  try {
+    started = await scheduler.connect(stopping.signal);
+  } catch (error) {
+    // A setting Redis refuses (a shard count mismatch): stop serving, then report it.
+    await api.shutdown(1_000);
+    await scheduler.stop(1_000);
+    await metrics.stop();
+    throw error;
+  }
+  if (started) {
+    log.info("scheduler serving", {
+      identity: scheduler.identity,
+      grpc: `${listen.slice(0, listen.lastIndexOf(":"))}:${api.port}`,
+      healthPort: api.healthPort,
+      metricsPort: metrics.port,
+      shards: scheduler.shardCount,
+      leadership: leadershipKind,
+    });
+    process.stdout.write(`${JSON.stringify({ ready: true, ...ports })}\n`);
+  }
+  await terminated;
+  // Within the drain time, whatever state Redis is in: calls get up to half of it, the rest is
+  // for releasing the shards (skipped when Redis does not answer: their leases expire).
+  const drainStarted = Date.now();
+  log.info("shutting down: draining calls, releasing shards", { drainSeconds: drainMs / 1000 });
+  await api.shutdown(Math.min(10_000, drainMs / 2));
+  await scheduler.stop(Math.max(500, drainMs - (Date.now() - drainStarted) - 500));
   await metrics.stop();
-  log.info("stopped");
+  log.info("stopped", { ms: Date.now() - drainStarted });
   return 0;
 }

@@ -2,6 +2,9 @@
  * The scheduler's gRPC server: TaskService, CronService and WorkerService behind the call guard
  * (auth, rate limits, back-pressure), plus grpc.health.v1 and server reflection. Health is also
  * served in plaintext on its own port for kubelet probes (the API port may require TLS).
+ * Readiness (service "" and each API service) is SERVING only while the scheduler is started and
+ * Redis answers; service "liveness" is SERVING while the process runs (liveness and start-up
+ * probes use it, so that a Redis outage does not restart schedulers).
  */
 import {
   credentials as channelCredentials,
@@ -23,6 +26,9 @@ import { ReflectionDescriptors } from "./reflectionDescriptors.js";
 import { addReflection } from "./reflectionService.js";
 import { taskServiceHandlers } from "./taskService.js";
 import { workerServiceHandlers } from "./workerService.js";
+
+/** Health service name that only says the process is alive (kubelet liveness probe). */
+export const LIVENESS_SERVICE = "liveness";
 
 export const SERVICE_NAMES = [
   "ddq.v1.TaskService",
@@ -75,6 +81,7 @@ export class ApiServer {
     private readonly health: HealthImplementation,
     private readonly guard: CallGuard,
     private readonly router: PeerRouter,
+    private readonly stopReadiness: () => void,
     /** The bound API port. */
     readonly port: number,
     /** The bound health port (0 without a health listener). */
@@ -87,6 +94,7 @@ export class ApiServer {
       authenticator: options.authenticator,
       rateLimiter: new RateLimiter(options.rateLimit.ratePerSecond, options.rateLimit.burst),
       maxInFlight: options.maxInFlight ?? 4096,
+      store: scheduler.availability,
       log: options.log,
     });
     const server = new Server({
@@ -113,7 +121,7 @@ export class ApiServer {
       decodeGuarded(WorkerServiceService),
       workerServiceHandlers(scheduler, guard, router),
     );
-    const health = new HealthImplementation({ "": "NOT_SERVING" });
+    const health = new HealthImplementation({ "": "NOT_SERVING", [LIVENESS_SERVICE]: "SERVING" });
     health.addToServer(server);
     addReflection(server, ReflectionDescriptors.served(), [...SERVICE_NAMES, HEALTH_SERVICE]);
     const credentials =
@@ -136,8 +144,22 @@ export class ApiServer {
         ServerCredentials.createInsecure(),
       );
     }
-    for (const name of ["", ...SERVICE_NAMES]) health.setStatus(name, "SERVING");
-    return new ApiServer(server, healthServer, health, guard, router, port, healthPort);
+    const setReadiness = (ready: boolean): void => {
+      for (const name of ["", ...SERVICE_NAMES])
+        health.setStatus(name, ready ? "SERVING" : "NOT_SERVING");
+    };
+    const stopReadiness = scheduler.onReadinessChange(setReadiness);
+    setReadiness(scheduler.isReady());
+    return new ApiServer(
+      server,
+      healthServer,
+      health,
+      guard,
+      router,
+      stopReadiness,
+      port,
+      healthPort,
+    );
   }
 
   get callsInFlight(): number {
@@ -154,6 +176,7 @@ export class ApiServer {
    * watches return at once, and in-flight unary calls finish (forced after `graceMs`).
    */
   async shutdown(graceMs = 10_000): Promise<void> {
+    this.stopReadiness();
     for (const name of ["", ...SERVICE_NAMES]) this.health.setStatus(name, "NOT_SERVING");
     this.guard.drain();
     this.router.close();

@@ -1,7 +1,9 @@
 /**
  * What every API call goes through before its handler: authentication, the client's rate limit,
  * the server's bound on concurrent calls (back-pressure: RESOURCE_EXHAUSTED with RetryInfo), the
- * call's deadline and cancellation (an AbortSignal), and error mapping to gRPC statuses.
+ * call's deadline and cancellation (an AbortSignal), Redis availability (UNAVAILABLE with
+ * RetryInfo while it is unreachable, also for calls already waiting on it), and error mapping to
+ * gRPC statuses.
  */
 import {
   status as GrpcCode,
@@ -23,6 +25,7 @@ import {
 } from "./grpcStatus.js";
 import { FORWARDED_BY } from "./peerRouter.js";
 import type { RateLimiter } from "./rateLimiter.js";
+import { RedisUnavailableError } from "../engine/redisErrors.js";
 import { wireCheckOf, type WireViolation } from "./wireCheck.js";
 
 /** What the guard needs of a unary or server-streaming call. */
@@ -46,12 +49,37 @@ export interface CallContext {
   metadata: Metadata;
 }
 
+/** What the guard needs to know of the store's availability (engine/redisAvailability.ts). */
+export interface StoreAvailability {
+  /** The error to answer with while the store is unreachable; undefined while it is reachable. */
+  unavailable(): Error | undefined;
+  /** True when the store is unreachable or has been slow to answer a probe. */
+  suspect(): boolean;
+  /** Called on every change; returns the unsubscribe function. */
+  onChange(listener: (reachable: boolean) => void): () => void;
+}
+
+/**
+ * How long before its deadline a call still waiting on a suspect store is answered UNAVAILABLE
+ * (at most; a fifth of the call's time budget when that is shorter).
+ */
+const DEADLINE_MARGIN_MS = 250;
+
 export interface CallGuardOptions {
   authenticator: Authenticator;
+  /** Unset: calls are not checked against the store's availability. */
+  store?: StoreAvailability;
   rateLimiter: RateLimiter;
   /** Calls handled at once (long-polls and watches included); more are refused. */
   maxInFlight: number;
   log: (message: string) => void;
+}
+
+interface Admitted {
+  context: CallContext;
+  /** Aborts the call's signal (its handler stops waiting). */
+  abort: (reason: Error) => void;
+  release: () => void;
 }
 
 function deadlineOf(call: ServerSurfaceCall): number {
@@ -143,7 +171,7 @@ export class CallGuard {
     }
   }
 
-  private admit(call: ServerSurfaceCall): { context: CallContext; release: () => void } {
+  private admit(call: ServerSurfaceCall): Admitted {
     if (this.draining) {
       throw retryableStatus(GrpcCode.UNAVAILABLE, "the scheduler is shutting down", 200);
     }
@@ -156,6 +184,9 @@ export class CallGuard {
       }
       throw error;
     }
+    // Refused before any work: nothing was written, the call is safe to resend.
+    const down = this.options.store?.unavailable();
+    if (down !== undefined) throw down;
     const waitMs = this.options.rateLimiter.take(client);
     if (waitMs > 0) {
       throw retryableStatus(
@@ -189,6 +220,9 @@ export class CallGuard {
       : undefined;
     return {
       context: { client, deadlineMs, signal: controller.signal, metadata: call.metadata },
+      abort: (reason) => {
+        controller.abort(reason);
+      },
       release: () => {
         clearTimeout(timer);
         call.removeListener("cancelled", onCancel);
@@ -196,6 +230,67 @@ export class CallGuard {
         this.inFlight -= 1;
       },
     };
+  }
+
+  /**
+   * The handler's outcome, unless the store becomes unreachable while the call waits (or is
+   * suspect when the call's deadline is near): then the call is aborted (long-polls and watches
+   * stop) and answered with the store's error (UNAVAILABLE) at once, whatever the handler does
+   * later. A write answered so may still be applied when the store comes back: resending it with
+   * the same idempotency key or request id is safe (docs/API.md).
+   */
+  private bounded<T>(work: Promise<T>, admitted: Admitted): Promise<T> {
+    const store = this.options.store;
+    if (store === undefined) return work;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = (error: Error): void => {
+        if (settled) return;
+        settled = true;
+        unsubscribe();
+        clearTimeout(timer);
+        admitted.abort(error);
+        reject(error);
+      };
+      const unsubscribe = store.onChange((reachable) => {
+        if (!reachable)
+          giveUp(store.unavailable() ?? new RedisUnavailableError("Redis became unreachable"));
+      });
+      const budgetMs = admitted.context.deadlineMs - Date.now();
+      if (Number.isFinite(budgetMs)) {
+        const margin = Math.min(DEADLINE_MARGIN_MS, Math.max(0, budgetMs / 5));
+        timer = setTimeout(
+          () => {
+            if (store.suspect()) {
+              giveUp(
+                store.unavailable() ??
+                  new RedisUnavailableError(
+                    "Redis has not answered in time for the call's deadline; retry later",
+                  ),
+              );
+            }
+          },
+          Math.max(0, budgetMs - margin),
+        );
+      }
+      work.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          unsubscribe();
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          unsubscribe();
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 
   private count(method: string, code: number): void {
@@ -232,9 +327,12 @@ export class CallGuard {
         return;
       }
       // A handler that throws before its first await fails the call like one that rejects.
-      new Promise<Res>((resolve) => {
-        resolve(handler(call.request, admitted.context));
-      }).then(
+      this.bounded(
+        new Promise<Res>((resolve) => {
+          resolve(handler(call.request, admitted.context));
+        }),
+        admitted,
+      ).then(
         (response) => {
           admitted.release();
           this.count(method, GrpcCode.OK);
@@ -270,9 +368,13 @@ export class CallGuard {
         call.emit("error", this.failed(method, bad));
         return;
       }
-      new Promise<void>((resolve) => {
-        resolve(handler(call.request, admitted.context, call));
-      }).then(
+      // A handler that throws before its first await fails the call like one that rejects.
+      this.bounded(
+        new Promise<void>((resolve) => {
+          resolve(handler(call.request, admitted.context, call));
+        }),
+        admitted,
+      ).then(
         () => {
           admitted.release();
           this.count(method, GrpcCode.OK);

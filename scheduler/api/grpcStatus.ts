@@ -8,6 +8,7 @@ import { Metadata, status as GrpcCode, type ServiceError, type StatusObject } fr
 import { BadRequest, RetryInfo } from "../../proto/gen/google/rpc/error_details.js";
 import { Status } from "../../proto/gen/google/rpc/status.js";
 import { DdqError, type DdqErrorCode } from "../engine/errors.js";
+import { isRedisUnavailableError, RedisUnavailableError } from "../engine/redisErrors.js";
 import { toDuration } from "./protoTime.js";
 
 export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
@@ -135,9 +136,14 @@ export function retryableStatus(
   ]);
 }
 
+/** Retry delay suggested while Redis is unavailable (google.rpc.RetryInfo). */
+export const REDIS_UNAVAILABLE_RETRY_MS = 1_000;
+
 /**
- * The status an error becomes. DdqErrors map one-to-one; anything else is INTERNAL with a generic
- * message (the cause is logged by the caller, never leaked to clients).
+ * The status an error becomes. DdqErrors map one-to-one; Redis being unreachable or unable to
+ * serve (a dropped or stalled connection, LOADING, READONLY, CLUSTERDOWN...) is UNAVAILABLE with
+ * a retry delay; anything else is INTERNAL with a generic message (the cause is logged by the
+ * caller, never leaked to clients).
  */
 export function toServiceError(error: unknown): ServiceError {
   if (error instanceof DdqError) {
@@ -166,6 +172,13 @@ export function toServiceError(error: unknown): ServiceError {
     );
   }
   if (isServiceError(error)) return error;
+  if (isRedisUnavailableError(error)) {
+    const message =
+      error instanceof RedisUnavailableError
+        ? error.message
+        : `Redis is unavailable (${error instanceof Error ? error.message : String(error)}); retry later`;
+    return retryableStatus(GrpcCode.UNAVAILABLE, message, REDIS_UNAVAILABLE_RETRY_MS);
+  }
   return withDetails(GrpcCode.INTERNAL, "internal error (logged by the scheduler)", []);
 }
 

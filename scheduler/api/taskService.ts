@@ -106,9 +106,10 @@ async function writeEvents(
   response: WatchEventsResponse,
   signal: AbortSignal,
 ): Promise<void> {
-  if (call.write(response)) return;
-  // An aborted signal fires no more "abort" events, and a cancelled call never drains.
+  // An aborted call was answered already (e.g. UNAVAILABLE: Redis became unreachable); an aborted
+  // signal fires no more "abort" events, and a cancelled call never drains.
   if (signal.aborted) return;
+  if (call.write(response)) return;
   await new Promise<void>((resolve) => {
     const done = (): void => {
       signal.removeEventListener("abort", done);

@@ -625,7 +625,9 @@ export class CronScheduler {
     let moved = false;
     // fireDue hands at most FIRE_CHUNK schedules to a round: one script call per topic.
     for (const [topic, requests] of byTopic) {
-      const results = await this.host.onShard(shard, (engine) => engine.cronFire(topic, requests));
+      const results = await this.host.onShard(shard, (engine) =>
+        engine.cronFire(topic, requests, "", nowMs),
+      );
       let createdReady = 0;
       results.forEach((result, j) => {
         const request = requests[j];

@@ -1,14 +1,16 @@
 import type { RedisClient } from "./redisClient.js";
 import { isDdqError } from "./errors.js";
 import type { FireResult, ShardEngine } from "./shardEngine.js";
-import { SCRIPT_BATCH_LIMIT } from "./shardEngine.js";
+import { ClockAheadError, SCRIPT_BATCH_LIMIT } from "./shardEngine.js";
+import { RedisClockEstimate } from "./redisClock.js";
 
 export interface FiringLoopHooks {
   /** Tasks of `topic` became ready (fired, recovered): wake lease waiters. */
   onReady(topic: string): void;
   /**
-   * These cron schedules' fire-at has come: plan and fire them at `nowMs` (Redis clock) and say
-   * whether any moved (cron/cronScheduler.ts).
+   * These cron schedules' fire-at has come: plan and fire them at `nowMs` (Redis clock, a lower
+   * bound: cronFire.lua refuses a plan made for an instant Redis has not reached, ClockAheadError)
+   * and say whether any moved (cron/cronScheduler.ts).
    */
   fireSchedules(scheduleIds: readonly string[], nowMs: number): Promise<boolean>;
   /** A script answered STALE_EPOCH: another scheduler leads the shard now. */
@@ -133,8 +135,8 @@ export class FiringLoop {
   private readonly taskAlarm = new Alarm();
   private readonly scheduleAlarm = new Alarm();
   private done: Promise<void> = Promise.resolve();
-  /** Redis clock minus local clock, ms (an upper bound: see observeClock). */
-  private clockOffsetMs = 0;
+  /** Redis clock minus local clock: the interval it is known to lie in (see RedisClockEstimate). */
+  private readonly clock = new RedisClockEstimate();
   /** Redis time at which finished tasks may next be past their retention (0: look now). */
   private finishedExpiryDueMs = 0;
 
@@ -179,29 +181,34 @@ export class FiringLoop {
           ? [this.scheduleAlarm]
           : [this.taskAlarm, this.scheduleAlarm];
     for (const alarm of alarms) {
-      if (atMs === undefined || atMs - this.clockOffsetMs < alarm.until) alarm.ring();
+      if (atMs === undefined || atMs - this.clock.highMs < alarm.until) alarm.ring();
     }
   }
 
   /**
-   * Redis read its clock (`redisNowMs`) somewhere between our send and our receipt of the reply,
-   * so `redisNowMs - sentAtMs` is an upper bound of the offset. Using the bound means timers can
-   * only fire early (by at most the round trip: the script then finds nothing due and the loop
-   * sleeps again), never late, however long the event loop took to process the reply.
+   * The latest the Redis clock can be now. Timers use it, so they can only fire early (by at most
+   * the round trip of the clock sample: the script then finds nothing due and the loop sleeps
+   * again), never late, however long the event loop took to process a reply.
    */
-  private observeClock(redisNowMs: number, sentAtMs: number): void {
-    this.clockOffsetMs = redisNowMs - sentAtMs;
-  }
-
   private redisNow(): number {
-    return Date.now() + this.clockOffsetMs;
+    return Date.now() + this.clock.highMs;
   }
 
-  private async measureClock(): Promise<void> {
+  /**
+   * The earliest the Redis clock can be now: the instant a cron plan is made for, so that every
+   * slot it calls due or missed has come by Redis TIME (cronFire.lua checks it again).
+   */
+  private redisNowAtLeast(): number {
+    return Date.now() + this.clock.lowMs;
+  }
+
+  /** Reads Redis TIME; `replace`: the sample replaces the estimate whatever its round trip. */
+  private async measureClock(replace = false): Promise<void> {
     const sentAtMs = Date.now();
     const [seconds, micros] = await this.redis.time().catch(() => [0, 0]);
     if (Number(seconds) > 0) {
-      this.observeClock(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), sentAtMs);
+      const redisNowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      this.clock.observe(redisNowMs, sentAtMs, Date.now(), replace);
     }
   }
 
@@ -230,6 +237,13 @@ export class FiringLoop {
           sleepMs = Math.max(sleepMs, pace.next(now, moved) - now);
         await alarm.sleep(Math.max(sleepMs, moved ? 0 : 1));
       } catch (error) {
+        if (error instanceof ClockAheadError) {
+          // A plan was made for an instant Redis had not reached (the local clock stepped):
+          // nothing was written; measure again and plan anew.
+          this.hooks.log(`shard ${this.engine.shard}: ${error.message}; measuring the clock again`);
+          await this.measureClock(true);
+          continue;
+        }
         if (isDdqError(error, "STALE_EPOCH")) {
           if (!this.fencedOff) {
             this.fencedOff = true;
@@ -262,7 +276,7 @@ export class FiringLoop {
     for (let call = 0; call < 5 && (fired === undefined || fired.more); call += 1) {
       const sentAtMs = Date.now();
       fired = await this.engine.fireDue();
-      this.observeClock(fired.nowMs, sentAtMs);
+      this.clock.observe(fired.nowMs, sentAtMs, Date.now());
       if (fired.moved > 0) moved = true;
       for (const topic of fired.movedByTopic.keys()) this.hooks.onReady(topic);
     }
@@ -315,9 +329,18 @@ export class FiringLoop {
    */
   private async schedulePass(): Promise<PassResult> {
     const keys = this.engine.keys;
-    const horizon = String(this.redisNow() + 1);
-    const due = await this.redis.zrangebyscore(keys.cronDue, "-inf", horizon, "LIMIT", 0, 1000);
-    const moved = due.length > 0 && (await this.hooks.fireSchedules(due, this.redisNow()));
+    // The loop wakes by the latest estimate of Redis's clock (never late), but plans by the
+    // earliest: a schedule whose fire-at falls between the two waits a pass or two (1 ms each).
+    const nowMs = this.redisNowAtLeast();
+    const due = await this.redis.zrangebyscore(
+      keys.cronDue,
+      "-inf",
+      String(nowMs),
+      "LIMIT",
+      0,
+      1000,
+    );
+    const moved = due.length > 0 && (await this.hooks.fireSchedules(due, nowMs));
     const next = await this.redis.zrange(keys.cronDue, 0, 0, "WITHSCORES");
     return { nextMs: earliest(next[1]), moved };
   }

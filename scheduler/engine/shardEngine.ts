@@ -129,6 +129,22 @@ export type AckAnswer = "ok" | "already" | "notfound" | { staleState: string };
 export type FailOutcome =
   { outcome: "retrying"; retryAtMs: number } | { outcome: "dead" | "cancelled" };
 
+/**
+ * cronFire.lua refused plans made for an instant (`plannedAtMs`) that Redis TIME (`redisNowMs`)
+ * had not reached: nothing was written. The caller measures the clock again and plans anew.
+ */
+export class ClockAheadError extends Error {
+  override readonly name = "ClockAheadError";
+  constructor(
+    readonly redisNowMs: number,
+    readonly plannedAtMs: number,
+  ) {
+    super(
+      `cron plans made for ${plannedAtMs} were refused: Redis TIME is ${redisNowMs}, ${plannedAtMs - redisNowMs} ms earlier`,
+    );
+  }
+}
+
 /** Maps an error reply of a script to a typed error; anything else is passed through. */
 export function mapScriptError(error: unknown, shard: number): unknown {
   if (!(error instanceof Error)) return error;
@@ -141,6 +157,10 @@ export function mapScriptError(error: unknown, shard: number): unknown {
     );
   }
   if (message.startsWith("NOT_FOUND")) return new DdqError("NOT_FOUND", "task not found");
+  if (message.startsWith("CLOCK_AHEAD")) {
+    const [, now = "0", planned = "0"] = message.split(" ");
+    return new ClockAheadError(Number(now), Number(planned));
+  }
   if (message.startsWith("STALE_LEASE")) {
     const stored = message.split(" ")[1] ?? "unknown";
     const state = stored === "waiting" ? "scheduled or ready" : stored;
@@ -616,12 +636,15 @@ export class ShardEngine {
    * Applies fire plans of schedules of one topic (cronFire.lua), each atomically; one answer per
    * plan, in order. Every plan's task must have `topic`. `triggerRequestId` (a manual trigger's,
    * with one plan): a resend within the request memo retention answers the first call's
-   * occurrence again.
+   * occurrence again. `plannedAtMs`: the Redis-clock instant the plans were made for (every slot
+   * they call due or missed is at or before it); the script refuses them (ClockAheadError) when
+   * Redis TIME has not reached it. Unset for a manual trigger (its slot is not a due decision).
    */
   async cronFire(
     topic: string,
     requests: readonly CronFireRequest[],
     triggerRequestId = "",
+    plannedAtMs?: number,
   ): Promise<CronFireResult[]> {
     const k = this.keys;
     const args: ScriptArg[] = [
@@ -672,6 +695,7 @@ export class ShardEngine {
       args.push(request.missed.length);
       for (const m of request.missed) args.push(m.slotMs, m.reason);
     }
+    args.push(plannedAtMs ?? "");
     const reply = replyArray(
       await this.run(
         "cronFire",

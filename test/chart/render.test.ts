@@ -171,6 +171,11 @@ describe("chart charts/ddq", () => {
         ]) {
           expect(probe?.grpc?.port).toBe(healthPort);
         }
+        // Readiness follows the component's dependencies (a scheduler's Redis); liveness and
+        // start-up only that the process runs, so a Redis outage restarts no pod.
+        expect(container.readinessProbe?.grpc?.service).toBeUndefined();
+        expect(container.livenessProbe?.grpc?.service).toBe("liveness");
+        expect(container.startupProbe?.grpc?.service).toBe("liveness");
         // /tmp is the only writable path.
         expect(container.volumeMounts?.find((m) => m.mountPath === "/tmp")).toBeDefined();
       }
@@ -532,6 +537,7 @@ describe("chart charts/ddq", () => {
       "DdqSchedulerDown",
       "DdqSchedulerReplicasDown",
       "DdqShardsWithoutLeader",
+      "DdqRedisUnreachable",
       "DdqOperatorDown",
       "DdqWorkersDown",
       "DdqDeadLettersGrowing",

@@ -38,3 +38,8 @@ async function fromBuildScript(variable: string, target: string): Promise<string
 export function resolveGrpcurl(): Promise<string> {
   return resolvePinnedTool("DDQ_GRPCURL", "grpcurl");
 }
+
+/** toxiproxy-server (a TCP fault injector driven by an HTTP API), built as `toxiproxy`. */
+export function resolveToxiproxy(): Promise<string> {
+  return resolvePinnedTool("DDQ_TOXIPROXY", "toxiproxy");
+}

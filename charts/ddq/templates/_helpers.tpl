@@ -197,9 +197,13 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Probes on the plaintext gRPC health port. Call with the component's values. */}}
 {{- define "ddq.probes" -}}
+{{- /* Readiness asks service "" (NOT_SERVING while the component cannot serve: for a scheduler,
+  while Redis is unreachable or not yet connected); start-up and liveness ask "liveness" (the
+  process runs), so that waiting for Redis or a Redis outage never gets a pod restarted. */}}
 startupProbe:
   grpc:
     port: {{ .healthPort }}
+    service: liveness
   periodSeconds: 2
   failureThreshold: 60
 readinessProbe:
@@ -211,6 +215,7 @@ readinessProbe:
 livenessProbe:
   grpc:
     port: {{ .healthPort }}
+    service: liveness
   periodSeconds: 10
   timeoutSeconds: 5
   failureThreshold: 3

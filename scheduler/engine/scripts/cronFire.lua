@@ -28,11 +28,16 @@
     next slot, once its runs reach it),
     number of slots to fire (f), then f pairs: slot ms, due ms,
     number of missed slots to record (m), then m pairs: slot ms, reason
+  ARGV[last] the Redis-clock instant the plans were made for ("" = none: a manual trigger). Every
+    slot a plan calls due or missed is at or before it, so a plan made for an instant Redis TIME
+    has not reached (a client's clock estimate ahead) is refused whole with CLOCK_AHEAD before
+    anything is written: Redis TIME alone decides that a slot has come (docs/CORRECTNESS.md).
 
   Returns s groups of 6: status ("ok" | "stale" | "notfound"), created, skipped (Forbid; for a
   manual plan: refused, and neither counted in the schedule's skipped nor recorded),
   already existing, created ready (due already: the caller wakes lease waiters), and the slot of
-  the manual occurrence created or answered again (0 otherwise). Errors: STALE_EPOCH.
+  the manual occurrence created or answered again (0 otherwise). Errors: STALE_EPOCH,
+  CLOCK_AHEAD <redis now> <planned at>.
 ]]
 -- @include "common"
 
@@ -42,6 +47,10 @@ local function run()
 
   local topic, base, shard = ARGV[2], KEYS[10], ARGV[5]
   local now = nowMs()
+  local plannedAt = tonumber(ARGV[#ARGV])
+  if plannedAt and plannedAt > now then
+    return redis.error_reply('CLOCK_AHEAD ' .. int(now) .. ' ' .. int(plannedAt))
+  end
   local out = {}
   local toReady, toScheduled, prioritized = 0, 0, 0
   local readyArgs, scheduledArgs = {}, {}
