@@ -4,11 +4,12 @@
  * atomic script on the task's shard, run by its leader (fenced by the shard epoch: a deposed
  * leader gets NOT_LEADER). Semantics: docs/TASK_LIFECYCLE.md, docs/API.md.
  */
-import { DdqError, invalidArgument } from "./engine/errors.js";
+import { DdqError, invalidArgument, isDdqError } from "./engine/errors.js";
 import { ShardKeys } from "./engine/keys.js";
 import { MAX_PRIORITY, type DueTime, type EngineLimits, type Task } from "./engine/model.js";
 import { replyArray, replyNumber, replyString, type ScriptRunner } from "./engine/scripts.js";
 import {
+  horizonError,
   mapScriptError,
   type ShardEngine,
   type ShardEngineSettings,
@@ -196,20 +197,15 @@ export class TaskChanges {
     try {
       return await this.scripts.run(name, keys, args);
     } catch (error) {
-      const message = error instanceof Error ? error.message.replace(/^ERR /, "") : "";
-      if (message.startsWith("NOT_FOUND"))
+      const mapped =
+        (error instanceof Error ? horizonError(error.message, dueField) : undefined) ??
+        mapScriptError(error, shard);
+      if (isDdqError(mapped, "NOT_FOUND"))
         throw new DdqError(
           "NOT_FOUND",
           `task ${String(args[1])} not found (never existed, or its retention ended)`,
         );
-      if (message.startsWith("HORIZON")) {
-        const max = Number(/max=(\d+)/.exec(message)?.[1] ?? "0");
-        throw invalidArgument(
-          dueField,
-          `is beyond the scheduling horizon (latest allowed: ${new Date(max).toISOString()})`,
-        );
-      }
-      throw mapScriptError(error, shard);
+      throw mapped;
     }
   }
 }

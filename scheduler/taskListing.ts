@@ -8,7 +8,7 @@
  * budget or the caller's deadline and answers what it found with a token to continue.
  */
 import { createHash } from "node:crypto";
-import { invalidArgument } from "./engine/errors.js";
+import { invalidArgument, isDdqError } from "./engine/errors.js";
 import { ShardKeys } from "./engine/keys.js";
 import { TASK_STATES, type EngineLimits, type Task, type TaskState } from "./engine/model.js";
 import type { RedisClient } from "./engine/redisClient.js";
@@ -40,7 +40,7 @@ export const MAX_PAGE_SIZE = 1000;
 /** Longest walk of one page (a caller's earlier deadline ends it sooner). */
 export const LIST_PAGE_BUDGET_MS = 5_000;
 /** How long before the caller's deadline a walk stops, to leave time for the answer. */
-const DEADLINE_MARGIN_MS = 100;
+export const DEADLINE_MARGIN_MS = 100;
 
 /** What listing needs from a scheduler replica. */
 export interface TaskListingHost {
@@ -124,7 +124,16 @@ export class TaskListing {
           steps += 1;
           const ids = entries.filter((_, i) => i % 2 === 0);
           // Read concurrently: ioredis pipelines them on the connection.
-          const read = await Promise.all(ids.map((id) => this.get(id).catch(() => undefined)));
+          // A task gone since the index was read is skipped; any other failure (Redis
+          // unreachable) fails the page, which must not move past tasks it did not read.
+          const read = await Promise.all(
+            ids.map((id) =>
+              this.get(id).catch((error: unknown) => {
+                if (isDdqError(error, "NOT_FOUND")) return undefined;
+                throw error;
+              }),
+            ),
+          );
           for (const task of read) {
             if (task === undefined || task.state !== request.state) continue;
             if (filter !== "" && task.topic !== filter) continue;

@@ -31,6 +31,7 @@ import {
 import { DdqError, invalidArgument } from "../engine/errors.js";
 import type { EnqueueResult, Task } from "../engine/model.js";
 import type { LifecycleEvent, ListRequest, Scheduler } from "../scheduler.js";
+import { DEADLINE_MARGIN_MS } from "../taskListing.js";
 import { prepareTask, validateTopic } from "../engine/validation.js";
 import type { CallContext, CallGuard } from "./callGuard.js";
 import { listPageToken } from "./pageToken.js";
@@ -201,10 +202,13 @@ export function taskServiceHandlers(
       const page = await scheduler.list(query);
       return { tasks: page.tasks.map(taskToPb), nextPageToken: page.nextCursor ?? "" };
     }
-    // Owner filter: scan pages until the answer is full or the scan budget is spent.
+    // Owner filter: scan pages until the answer is full, the scan budget is spent or the
+    // caller's deadline is near (then the page answers what it found, with a token to go on).
     const tasks: Task[] = [];
     let next = query.cursor;
+    const stopAt = context.deadlineMs - DEADLINE_MARGIN_MS;
     for (let pages = 0; pages < OWNER_SCAN_PAGES && tasks.length < limit; pages += 1) {
+      if (pages > 0 && Date.now() >= stopAt) break;
       const page = await scheduler.list({
         ...query,
         limit: limit - tasks.length,

@@ -18,6 +18,7 @@ import {
 import type { PreparedTask } from "../engine/validation.js";
 import { planFire } from "./firePlan.js";
 import { nextFireAfter, previewFires, MAX_PREVIEW, type FirePreview } from "./nextFire.js";
+import { hmgetAtRedisTime } from "./redisTimeRead.js";
 
 /** What the cron layer needs from a scheduler replica. */
 export interface CronHost {
@@ -193,11 +194,12 @@ export class CronScheduler {
    */
   async upsert(
     spec: CronScheduleSpec,
-    nowMs = Date.now(),
+    /** Tests only: plan for this instant instead of the shard's Redis TIME. */
+    fixedNowMs?: number,
   ): Promise<{ created: boolean; generation: number; nextScheduleTimeMs?: number }> {
     const checked = checkCronSpec(spec, this.host.limits, this.host.defaults, {
       full: true,
-      nowMs,
+      ...(fixedNowMs === undefined ? {} : { nowMs: fixedNowMs }),
     });
     const keys = this.keys(spec.id);
     const shard = this.shardOf(spec.id);
@@ -205,8 +207,13 @@ export class CronScheduler {
     // slot) or another upsert (the generation) landing between the read and the write makes this
     // one plan again.
     for (let attempt = 0; ; attempt += 1) {
-      const [storedGeneration = null, storedNext = null, storedLast = null] =
-        await this.host.redis.hmget(keys.cron(spec.id), "gen", "next", "last");
+      const { values, redisNowMs } = await hmgetAtRedisTime(this.host.redis, keys.cron(spec.id), [
+        "gen",
+        "next",
+        "last",
+      ]);
+      const [storedGeneration = null, storedNext = null, storedLast = null] = values;
+      const nowMs = fixedNowMs ?? redisNowMs;
       const oldNext = optionalNumber(storedNext);
       const last = optionalNumber(storedLast);
       let next: number | undefined;
@@ -354,16 +361,21 @@ export class CronScheduler {
   /** A stored schedule's generation and compiled spec (NOT_FOUND if there is none). */
   private async storedSpec(
     scheduleId: string,
-  ): Promise<{ generation: string; checked: CheckedCronSpec }> {
+  ): Promise<{ generation: string; checked: CheckedCronSpec; redisNowMs: number }> {
     validateScheduleId(scheduleId);
-    const [specJson = null, generation = null] = await this.host.redis.hmget(
+    const { values, redisNowMs } = await hmgetAtRedisTime(
+      this.host.redis,
       this.keys(scheduleId).cron(scheduleId),
-      "spec",
-      "gen",
+      ["spec", "gen"],
     );
+    const [specJson = null, generation = null] = values;
     if (specJson === null || generation === null)
       throw new DdqError("NOT_FOUND", `schedule ${scheduleId} not found`);
-    return { generation, checked: this.checkedSpec(scheduleId, generation, specJson) };
+    return {
+      generation,
+      checked: this.checkedSpec(scheduleId, generation, specJson),
+      redisNowMs,
+    };
   }
 
   private checkedSpec(scheduleId: string, generation: string, specJson: string): CheckedCronSpec {
@@ -397,9 +409,9 @@ export class CronScheduler {
         `must be at most ${MAX_TRIGGER_REQUEST_ID_LENGTH} characters, got ${requestId.length}`,
       );
     }
-    const nowMs = options.nowMs ?? Date.now();
     const shard = this.shardOf(scheduleId);
-    const { generation, checked } = await this.storedSpec(scheduleId);
+    const { generation, checked, redisNowMs } = await this.storedSpec(scheduleId);
+    const nowMs = options.nowMs ?? redisNowMs;
     const [result] = await this.host.onShard(shard, (engine) =>
       engine.cronFire(
         checked.task.topic,

@@ -240,8 +240,13 @@ export class FiringLoop {
         if (error instanceof ClockAheadError) {
           // A plan was made for an instant Redis had not reached (the local clock stepped):
           // nothing was written; measure again and plan anew.
-          this.hooks.log(`shard ${this.engine.shard}: ${error.message}; measuring the clock again`);
-          await this.measureClock(true);
+          // The refusal carries the TIME of the shard's own Redis (a cluster client's TIME may
+          // come from another node): taken as read now, it is a lower bound of the offset, so the
+          // next plan is not ahead again. Wait until that instant has come rather than spin.
+          this.hooks.log(`shard ${this.engine.shard}: ${error.message}; planning again`);
+          const receivedAtMs = Date.now();
+          this.clock.observe(error.redisNowMs, receivedAtMs, receivedAtMs, true);
+          await alarm.sleep(Math.max(1, error.plannedAtMs - error.redisNowMs));
           continue;
         }
         if (isDdqError(error, "STALE_EPOCH")) {

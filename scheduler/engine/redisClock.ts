@@ -29,7 +29,9 @@ export class RedisClockEstimate {
    * Returns whether it did.
    */
   observe(redisNowMs: number, sentAtMs: number, receivedAtMs: number, replace = false): boolean {
-    const low = redisNowMs - Math.max(sentAtMs, receivedAtMs);
+    // Both clocks are read in whole milliseconds (Redis TIME's microseconds floored): the true
+    // offset may be up to 1 ms below the difference of the two readings.
+    const low = redisNowMs - Math.max(sentAtMs, receivedAtMs) - 1;
     const high = redisNowMs - sentAtMs;
     const roundTripMs = high - low;
     const take =

@@ -1,5 +1,5 @@
 import { randomHex } from "./randomHex.js";
-import { DdqError, isDdqError } from "./errors.js";
+import { DdqError, invalidArgument, isDdqError } from "./errors.js";
 import type { ShardKeys } from "./keys.js";
 import type { EnqueueResult, LeasedTask, OwnerReference, TaskState } from "./model.js";
 import {
@@ -777,13 +777,16 @@ function enqueueError(error: unknown, shard: number, fieldPrefix: readonly strin
       `${at}idempotencyKey`,
     );
   }
-  if (error.message.startsWith("HORIZON")) {
-    const max = Number(/max=(\d+)/.exec(error.message)?.[1] ?? "0");
-    return new DdqError(
-      "INVALID_ARGUMENT",
-      `${at}due: is beyond the scheduling horizon (latest allowed: ${new Date(max).toISOString()})`,
-      `${at}due`,
-    );
-  }
-  return mapScriptError(error, shard);
+  return horizonError(error.message, `${at}due`) ?? mapScriptError(error, shard);
+}
+
+/** A script's `HORIZON max=<ms>` refusal as INVALID_ARGUMENT naming `field`; else undefined. */
+export function horizonError(scriptMessage: string, field: string): DdqError | undefined {
+  const message = scriptMessage.replace(/^ERR /, "");
+  if (!message.startsWith("HORIZON")) return undefined;
+  const max = Number(/max=(\d+)/.exec(message)?.[1] ?? "0");
+  return invalidArgument(
+    field,
+    `is beyond the scheduling horizon (latest allowed: ${new Date(max).toISOString()})`,
+  );
 }

@@ -100,14 +100,15 @@ describe("RedisClockEstimate", () => {
   it("keeps its estimate when a sample's round trip sat through a stall", () => {
     const clock = new RedisClockEstimate();
     // Redis 2 s ahead of the local clock, answered in 1 ms.
+    // (The lower bound is 1 ms lower still: both clocks are read in whole milliseconds.)
     expect(clock.observe(12_000, 10_000, 10_001)).toBe(true);
-    expect([clock.lowMs, clock.highMs]).toEqual([1_999, 2_000]);
+    expect([clock.lowMs, clock.highMs]).toEqual([1_998, 2_000]);
     // A call sent at 20,000 sat 6 s in a stall; Redis read its clock as it ended.
     expect(clock.observe(28_000, 20_000, 26_001)).toBe(false);
-    expect([clock.lowMs, clock.highMs]).toEqual([1_999, 2_000]);
+    expect([clock.lowMs, clock.highMs]).toEqual([1_998, 2_000]);
     // A short round trip again: taken.
     expect(clock.observe(28_003, 26_002, 26_004)).toBe(true);
-    expect([clock.lowMs, clock.highMs]).toEqual([1_999, 2_001]);
+    expect([clock.lowMs, clock.highMs]).toEqual([1_998, 2_001]);
   });
 
   it("takes a long sample that contradicts the estimate (the local clock was stepped)", () => {
@@ -115,6 +116,6 @@ describe("RedisClockEstimate", () => {
     clock.observe(12_000, 10_000, 10_001);
     // The local clock jumped 10 s ahead: the offset is now about -8 s, whatever the round trip.
     expect(clock.observe(22_000, 29_000, 29_500)).toBe(true);
-    expect([clock.lowMs, clock.highMs]).toEqual([-7_500, -7_000]);
+    expect([clock.lowMs, clock.highMs]).toEqual([-7_501, -7_000]);
   });
 });
