@@ -50,15 +50,14 @@ import {
   WorkerServiceClient,
   type AckItem,
   type AckResponse,
-  type AckResult,
   type ExtendResponse,
   type FailResponse,
   type LeaseRequest,
   type LeaseResponse,
 } from "../proto/gen/ddq/v1/worker_service.js";
-import { STATUS_DETAILS_KEY } from "../scheduler/api/grpcStatus.js";
 import { toDuration } from "../scheduler/api/protoTime.js";
-import { Status } from "../proto/gen/google/rpc/status.js";
+
+export { ackItemError } from "./ackItemError.js";
 
 export interface ClientTls {
   /** CA that signed the server certificate (default: the system roots). */
@@ -66,23 +65,6 @@ export interface ClientTls {
   /** Client certificate for mTLS. */
   certPem?: Buffer;
   keyPem?: Buffer;
-}
-
-/**
- * An Ack item's refusal as the ServiceError the item would have failed with alone (undefined when
- * it succeeded), so that `readStatusDetails` reads it like a call's: a BadRequest naming the
- * item's field at fault (relative to the AckItem, e.g. `lease_token`), RetryInfo.
- */
-export function ackItemError(result: AckResult): ServiceError | undefined {
-  if (result.code === (GrpcCode.OK as number)) return undefined;
-  const status = result.status ?? { code: result.code, message: result.message, details: [] };
-  const metadata = new Metadata();
-  metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode(status).finish()));
-  return Object.assign(new Error(`${GrpcCode[result.code] ?? result.code}: ${result.message}`), {
-    code: result.code,
-    details: result.message,
-    metadata,
-  });
 }
 
 export interface ClientOptions {
