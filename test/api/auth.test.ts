@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { Client, credentials, Metadata, type ClientUnaryCall } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DdqClient, type ClientOptions } from "../../client/ddqClient.js";
@@ -13,12 +13,15 @@ import type { LeaseResponse } from "../../proto/gen/ddq/v1/worker_service.js";
 import { ApiServer, SERVICE_NAMES, type ApiServerOptions } from "../../scheduler/api/apiServer.js";
 import { NoAuthentication, StaticAuthenticator } from "../../scheduler/api/authenticator.js";
 import type { Scheduler } from "../../scheduler/scheduler.js";
+import { healthCheck, healthStatus, NOT_SERVING, SERVING } from "../env/grpcHealth.js";
 import { createControlPlanePki, type ControlPlanePki } from "../env/pki.js";
 import type { RedisDatabase } from "../env/redisDatabase.js";
 import { testScratchDir, useFreshRedisDatabase } from "../env/testContext.js";
 import { waitFor } from "../env/waitFor.js";
 import { startTestScheduler } from "../scheduler/support.js";
 import { ALL_METHODS, callError, expectStatus, failure, GrpcCode, RawClient } from "./grpcCalls.js";
+
+const identity = (value: Buffer): Buffer => value;
 
 const ALICE = "alice-token-0123456789abcdef";
 const BOB = "bob-token-0123456789abcdef";
@@ -259,45 +262,6 @@ describe("cancelled calls", () => {
     }
   });
 });
-
-/** HealthCheckResponse.status of a raw grpc.health.v1 answer. */
-function healthStatus(bytes: Buffer): number {
-  const reader = new BinaryReader(bytes);
-  let status = 0;
-  while (reader.pos < reader.len) {
-    const [field, wireType] = reader.tag();
-    if (field === 1) status = reader.int32();
-    else reader.skip(wireType);
-  }
-  return status;
-}
-const SERVING = 1;
-const NOT_SERVING = 2;
-const identity = (value: Buffer): Buffer => value;
-
-function healthCheck(address: string, service = ""): Promise<{ code: number; status?: number }> {
-  const client = new Client(address, credentials.createInsecure());
-  // HealthCheckRequest { service } (field 1).
-  const request = Buffer.from(
-    service === "" ? new Uint8Array() : new BinaryWriter().uint32(10).string(service).finish(),
-  );
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(
-      "/grpc.health.v1.Health/Check",
-      identity,
-      identity,
-      request,
-      new Metadata(),
-      { deadline: Date.now() + 3_000 },
-      (error, response) => {
-        client.close();
-        if (error === null && response !== undefined)
-          resolve({ code: GrpcCode.OK, status: healthStatus(response) });
-        else resolve({ code: error?.code ?? GrpcCode.UNKNOWN });
-      },
-    );
-  });
-}
 
 describe("graceful shutdown", () => {
   it("long-polls return at once (empty), health turns NOT_SERVING, new calls are UNAVAILABLE", async () => {

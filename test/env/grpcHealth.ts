@@ -8,7 +8,7 @@ export const NOT_SERVING = 2;
 const identity = (value: Buffer): Buffer => value;
 
 /** HealthCheckResponse.status of a raw answer. */
-function healthStatus(bytes: Buffer): number {
+export function healthStatus(bytes: Buffer): number {
   const reader = new BinaryReader(bytes);
   let status = 0;
   while (reader.pos < reader.len) {
