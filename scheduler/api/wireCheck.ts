@@ -1,6 +1,6 @@
 /**
  * Checks of a request's encoded bytes that its decoded form cannot show, for every field of every
- * request message (found from the .proto files, so new RPCs and fields are covered):
+ * request message (found from the API's descriptor set, so new RPCs and fields are covered):
  *
  * - google.protobuf.Timestamp: 0 <= nanos < 1e9 and seconds within 0001-01-01..9999-12-31 (ts-proto
  *   folds a Timestamp into a Date, where nanos = 1.5e9 silently becomes +1.5 s);
@@ -12,9 +12,9 @@
  * A violation names the field by its proto path from the request's root (`tasks[2].due_time`).
  * Call only on bytes that decoded: malformed ones are answered before this.
  */
-import { fileURLToPath } from "node:url";
+import type { DescMessage } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { loadSync, type PackageDefinition } from "@grpc/proto-loader";
+import { ReflectionDescriptors } from "./reflectionDescriptors.js";
 
 export interface WireViolation {
   field: string;
@@ -43,83 +43,42 @@ const MAX_DURATION_SECONDS = 315_576_000_000n;
 /** Nesting deeper than this is not followed (no ddq request comes near it). */
 const MAX_DEPTH = 32;
 
-/** What proto-loader gives for a message type (a DescriptorProto as a plain object). */
-interface LoadedField {
-  name: string;
-  number: number;
-  label: string;
-  type: string;
-  typeName: string;
-}
-interface LoadedType {
-  name?: string;
-  field?: LoadedField[];
-  value?: { name: string; number: number }[];
-  nestedType?: LoadedType[];
-  enumType?: LoadedType[];
-}
-
-const snakeCase = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/** A type by full name: a top-level one, or one nested in a message (proto-loader lists only those). */
-function typeOf(definitions: PackageDefinition, name: string): LoadedType | undefined {
-  const entry = definitions[name] as { type?: LoadedType } | undefined;
-  if (entry?.type !== undefined) return entry.type;
-  const dot = name.lastIndexOf(".");
-  if (dot < 0) return undefined;
-  const parent = typeOf(definitions, name.slice(0, dot));
-  const simple = name.slice(dot + 1);
-  return [...(parent?.nestedType ?? []), ...(parent?.enumType ?? [])].find(
-    (t) => t.name === simple,
-  );
-}
-
-/** Resolves a field's type name as protobuf does: from the innermost scope outwards. */
-function resolve(definitions: PackageDefinition, scope: string, typeName: string): string {
-  if (typeName.startsWith(".")) return typeName.slice(1);
-  const parts = scope.split(".");
-  for (let i = parts.length; i >= 0; i -= 1) {
-    const candidate = [...parts.slice(0, i), typeName].join(".");
-    if (typeOf(definitions, candidate) !== undefined) return candidate;
+/** What a field of `message` calls for, from the descriptor set's resolved types. */
+function checkOf(
+  field: DescMessage["fields"][number],
+  shapeOf: (message: DescMessage, depth: number) => MessageShape,
+  depth: number,
+): FieldCheck | undefined {
+  const kind = field.fieldKind === "list" ? field.listKind : field.fieldKind;
+  if (kind === "enum" && field.enum !== undefined) {
+    const values = new Map(field.enum.values.map((v) => [v.number, v.name] as const));
+    return { kind: "enum", values, typeName: field.enum.typeName };
   }
-  return typeName;
+  if (kind !== "message" || field.message === undefined) return undefined;
+  const typeName = field.message.typeName;
+  if (typeName === "google.protobuf.Timestamp") return { kind: "timestamp" };
+  if (typeName === "google.protobuf.Duration") return { kind: "duration" };
+  // Followed even if it holds nothing to check (yet: a recursive type is still being built).
+  return depth < MAX_DEPTH
+    ? { kind: "message", shape: shapeOf(field.message, depth + 1) }
+    : undefined;
 }
 
-function buildShapes(definitions: PackageDefinition): (typeName: string) => MessageShape {
+function buildShapes(): (message: DescMessage) => MessageShape {
   const memo = new Map<string, MessageShape>();
-  const shapeOf = (typeName: string, depth: number): MessageShape => {
-    const known = memo.get(typeName);
+  const shapeOf = (message: DescMessage, depth: number): MessageShape => {
+    const known = memo.get(message.typeName);
     if (known !== undefined) return known;
     const shape: MessageShape = new Map();
-    memo.set(typeName, shape); // before recursing: a recursive type sees itself
-    // Names resolve from the message's own scope outwards (a nested enum first).
-    const scope = typeName;
-    for (const field of typeOf(definitions, typeName)?.field ?? []) {
-      const target = resolve(definitions, scope, field.typeName);
-      let check: FieldCheck | undefined;
-      if (target === "google.protobuf.Timestamp") check = { kind: "timestamp" };
-      else if (target === "google.protobuf.Duration") check = { kind: "duration" };
-      else if (field.type === "TYPE_ENUM") {
-        const values = new Map(
-          (typeOf(definitions, target)?.value ?? []).map((v) => [v.number, v.name] as const),
-        );
-        // An enum that did not resolve is not checked rather than refusing every value.
-        if (values.size > 0) check = { kind: "enum", values, typeName: target };
-      } else if (field.type === "TYPE_MESSAGE" && depth < MAX_DEPTH) {
-        // Followed even if it holds nothing to check (yet: a recursive type is still being built).
-        check = { kind: "message", shape: shapeOf(target, depth + 1) };
-      }
-      if (check !== undefined) {
-        shape.set(field.number, {
-          name: snakeCase(field.name),
-          repeated: field.label === "LABEL_REPEATED",
-          check,
-        });
-      }
+    memo.set(message.typeName, shape); // before recursing: a recursive type sees itself
+    for (const field of message.fields) {
+      const check = checkOf(field, shapeOf, depth);
+      if (check === undefined) continue;
+      shape.set(field.number, { name: field.name, repeated: field.fieldKind === "list", check });
     }
     return shape;
   };
-  return (typeName) => shapeOf(typeName, 0);
+  return (message) => shapeOf(message, 0);
 }
 
 function bigintOf(value: bigint | string): bigint {
@@ -227,30 +186,21 @@ function walk(bytes: Uint8Array, shape: MessageShape, at: string): WireViolation
   return undefined;
 }
 
-const PROTO_FILES = [
-  "ddq/v1/task_service.proto",
-  "ddq/v1/cron_service.proto",
-  "ddq/v1/worker_service.proto",
-];
-
 let requestShapes: Map<string, MessageShape> | undefined;
 
-/** Request shapes by method path (`/ddq.v1.TaskService/Enqueue`), loaded once. */
+/**
+ * Request shapes by method path (`/ddq.v1.TaskService/Enqueue`), built once from the descriptor
+ * set the API serves by reflection (proto/gen/descriptors.binpb), so both read one contract.
+ */
 function shapesByPath(): Map<string, MessageShape> {
   if (requestShapes !== undefined) return requestShapes;
-  // proto/ next to proto/gen in the source tree; dist/proto holds a copy (npm run build).
-  const root = fileURLToPath(new URL("../../proto/", import.meta.url));
-  const definitions = loadSync(PROTO_FILES, { includeDirs: [root] });
-  const shapeOf = buildShapes(definitions);
+  const shapeOf = buildShapes();
   requestShapes = new Map();
-  for (const [serviceName, service] of Object.entries(definitions)) {
-    if (typeof service !== "object" || "type" in service) continue;
-    for (const method of Object.values(service as Record<string, { path: string }>)) {
-      const requestName = (method as { requestType?: { type?: { name?: string } } }).requestType
-        ?.type?.name;
-      if (requestName === undefined) continue;
-      const packageName = serviceName.split(".").slice(0, -1).join(".");
-      requestShapes.set(method.path, shapeOf(`${packageName}.${requestName}`));
+  for (const file of ReflectionDescriptors.served().registry.files) {
+    for (const service of file.services) {
+      for (const method of service.methods) {
+        requestShapes.set(`/${service.typeName}/${method.name}`, shapeOf(method.input));
+      }
     }
   }
   return requestShapes;
