@@ -24,7 +24,6 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-COPY --from=build /src/proto ./proto
 USER 65532:65532
 # gRPC API, plaintext gRPC health, Prometheus metrics.
 EXPOSE 7070 7071 9464
