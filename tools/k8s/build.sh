@@ -30,7 +30,7 @@ reuse() {
   for candidate in "${KUBEBUILDER_ASSETS:+$KUBEBUILDER_ASSETS/$name}" "$(command -v "$name" 2>/dev/null || true)"; do
     [ -n "$candidate" ] && [ -x "$candidate" ] || continue
     [ "$(realpath "$candidate")" = "$(realpath -m "$dest")" ] && continue
-    if "$candidate" "$@" 2>/dev/null | grep -qF -- "$want"; then
+    if "$candidate" "$@" 2>/dev/null | grep -F -- "$want" >/dev/null; then
       log "reusing $candidate ($want)"
       mkdir -p "$(dirname "$dest")"
       ln -sf "$candidate" "$dest"
@@ -40,11 +40,13 @@ reuse() {
   return 1
 }
 
-# have DEST WANT VERSION_CMD... : the cached binary exists and reports the pinned version.
+# have DEST WANT VERSION_CMD... : the cached binary exists and reports the pinned version. (grep
+# without -q reads all the output: with -q it may exit first and, under pipefail, the binary's
+# SIGPIPE fails the check at random; a busy machine once failed a fresh etcd build that way.)
 have() {
   local dest=$1 want=$2
   shift 2
-  [ -x "$dest" ] && "$dest" "$@" 2>/dev/null | grep -qF -- "$want"
+  [ -x "$dest" ] && "$dest" "$@" 2>/dev/null | grep -F -- "$want" >/dev/null
 }
 
 build_kube() {
